@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(4 * 1024 * 1024, validation_alias=_env("GATEWAY_MAX_REQUEST_BYTES"))
     max_n: int = Field(16, validation_alias=_env("GATEWAY_MAX_N"))
     upstream_timeout_s: float = Field(120.0, validation_alias=_env("GATEWAY_UPSTREAM_TIMEOUT_S"))
-    upstream_connect_timeout_s: float = Field(5.0, validation_alias=_env("GATEWAY_UPSTREAM_CONNECT_TIMEOUT_S"))
+    upstream_connect_timeout_s: float = Field(
+        5.0, validation_alias=_env("GATEWAY_UPSTREAM_CONNECT_TIMEOUT_S")
+    )
     key_refresh_interval_s: float = Field(0.25, validation_alias=_env("GATEWAY_KEY_REFRESH_S"))
     ledger_flush_interval_s: float = Field(0.25, validation_alias=_env("GATEWAY_LEDGER_FLUSH_S"))
     shutdown_grace_s: float = Field(30.0, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE_S"))

@@ -67,5 +67,7 @@ class GatewayError(Exception):
         return {"type": "error", "error": {"type": kind, "message": self.message}}
 
 
-def bad_request(message: str, *, param: str | None = None, code: str | None = "invalid_request") -> GatewayError:
+def bad_request(
+    message: str, *, param: str | None = None, code: str | None = "invalid_request"
+) -> GatewayError:
     return GatewayError(400, message, param=param, code=code)

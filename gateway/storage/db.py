@@ -1,4 +1,4 @@
-"""PostgreSQL access: one async pool per process, migrations applied at start, an embedded server by default."""
+"""PostgreSQL access: one async pool per process, migrations at start, an embedded server by default."""
 
 from __future__ import annotations
 

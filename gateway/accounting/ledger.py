@@ -1,0 +1,111 @@
+"""The cost ledger: one row per upstream attempt, written in batches off the request path.
+
+Rows wait in memory for at most `flush_interval_s` (0.25 s by default), so a crash loses at most that much;
+a graceful shutdown flushes everything. If the database is unreachable, rows stay queued (up to
+`max_pending`) and are written when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+
+from gateway.storage.db import Database
+
+log = logging.getLogger("gateway.ledger")
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    ts: datetime
+    request_id: str
+    attempt: int
+    endpoint: str
+    key_id: str | None
+    team: str | None
+    requested_model: str | None
+    target: str | None
+    provider: str | None
+    upstream_model: str | None
+    rule: str | None
+    policy_version: int | None
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    usage_source: str
+    cost_usd: Decimal
+    latency_ms: float | None
+    ttft_ms: float | None
+    status: int
+    error_code: str | None
+    stream: bool
+    client_disconnected: bool
+    simulated: bool
+
+
+_COLUMNS = [f.name for f in fields(LedgerEntry)]
+_INSERT = (
+    f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+    " ON CONFLICT (request_id, attempt) DO NOTHING"
+)
+
+
+class Ledger:
+    def __init__(self, db: Database, *, flush_interval_s: float = 0.25, max_pending: int = 200_000) -> None:
+        self._db = db
+        self._interval = flush_interval_s
+        self._max_pending = max_pending
+        self._pending: list[LedgerEntry] = []
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.dropped = 0
+        self.written = 0
+
+    def record(self, entry: LedgerEntry) -> None:
+        """Queue a row; never blocks and never raises."""
+        if len(self._pending) >= self._max_pending:
+            self.dropped += 1
+            log.error("ledger queue full (%d rows): dropping a row", self._max_pending)
+            return
+        self._pending.append(entry)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="ledger-flush")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.flush()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.flush()
+
+    async def flush(self) -> int:
+        async with self._lock:
+            if not self._pending:
+                return 0
+            batch, self._pending = self._pending, []
+            try:
+                async with self._db.pool.connection() as conn:
+                    async with conn.transaction():
+                        async with conn.cursor() as cur:
+                            await cur.executemany(_INSERT, [astuple(e) for e in batch])
+            except Exception as exc:  # keep the rows; the next flush tries again
+                log.warning("ledger flush of %d rows failed (%s); will retry", len(batch), type(exc).__name__)
+                self._pending[:0] = batch
+                return 0
+            self.written += len(batch)
+            return len(batch)

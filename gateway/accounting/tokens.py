@@ -1,0 +1,72 @@
+"""Token counting with tiktoken, offline: the encodings ship inside the litellm package."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+
+
+def _litellm_tokenizer_dir() -> str | None:
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
+    return str(folder) if folder.is_dir() else None
+
+
+@lru_cache(maxsize=4)
+def get_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
+    """A tiktoken encoding loaded from disk; never downloads."""
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        folder = _litellm_tokenizer_dir()
+        if folder:
+            os.environ["TIKTOKEN_CACHE_DIR"] = folder
+    return tiktoken.get_encoding(name)
+
+
+def encoding_for_model(model: str) -> tiktoken.Encoding:
+    m = model.lower()
+    if m.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")):
+        return get_encoding("o200k_base")
+    return get_encoding("cl100k_base")
+
+
+def count_text(text: str, model: str = "") -> int:
+    if not text:
+        return 0
+    return len(encoding_for_model(model).encode(text, disallowed_special=()))
+
+
+def message_text(content: Any) -> str:
+    """The text of an OpenAI message content: a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return ""
+
+
+def count_prompt(messages: list[dict[str, Any]], model: str = "", tools: Any = None) -> int:
+    """Prompt tokens the way OpenAI counts a chat request (3 per message + 3 for the reply priming)."""
+    enc = encoding_for_model(model)
+    total = 3
+    for m in messages:
+        total += 3
+        total += len(enc.encode(message_text(m.get("content")), disallowed_special=()))
+        if m.get("name"):
+            total += 1
+        for call in m.get("tool_calls") or ():
+            fn = call.get("function") or {}
+            total += len(enc.encode(f"{fn.get('name', '')}{fn.get('arguments', '')}", disallowed_special=()))
+    if tools:
+        import orjson
+
+        total += len(enc.encode(orjson.dumps(tools).decode(), disallowed_special=()))
+    return total

@@ -1,0 +1,74 @@
+"""Request parsing shared by the routers: bounded body reads, strict JSON, validation errors with a path."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from gateway.errors import GatewayError
+from gateway.protocol.openai import FORBIDDEN_FIELDS
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > max_bytes:
+                raise GatewayError(
+                    413, f"request body over the {max_bytes} byte limit", code="request_too_large"
+                )
+        except ValueError:
+            raise GatewayError(400, "invalid Content-Length header", code="invalid_request") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise GatewayError(413, f"request body over the {max_bytes} byte limit", code="request_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    raw = await read_body(request, max_bytes)
+    if not raw.strip():
+        raise GatewayError(400, "request body is empty; a JSON object is expected", code="invalid_json")
+    try:
+        data = orjson.loads(raw)  # rejects invalid UTF-8 and lone surrogates too
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError(400, f"request body is not valid JSON: {exc.msg}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise GatewayError(400, "request body must be a JSON object", code="invalid_json")
+    forbidden = FORBIDDEN_FIELDS.intersection(data)
+    if forbidden:
+        name = sorted(forbidden)[0]
+        raise GatewayError(
+            400,
+            f"'{name}' is not accepted: the gateway's settings decide where and how it connects upstream",
+            param=name,
+            code="forbidden_parameter",
+        )
+    return data
+
+
+def validation_error(exc: ValidationError) -> GatewayError:
+    first = exc.errors(include_url=False)[0]
+    path = ".".join(str(p) for p in first.get("loc", ()) if not str(p).startswith("function-after"))
+    message = first.get("msg", "invalid value")
+    if first.get("type") == "missing":
+        message = f"'{path}' is required"
+    else:
+        message = f"invalid value for '{path}': {message}" if path else message
+    return GatewayError(400, message, param=path or None, code="invalid_value")
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None

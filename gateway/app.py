@@ -1,0 +1,153 @@
+"""create_app(settings): every service is built once, at start, and lives on app.state."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.accounting.ledger import Ledger
+from gateway.api import admin_keys, chat, health, models
+from gateway.api.responses import json_response
+from gateway.auth.keys import KeyRepository
+from gateway.auth.service import AuthService
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.observability.metrics import Metrics
+from gateway.observability.middleware import RequestIdMiddleware
+from gateway.providers.registry import build_embedding_targets, build_targets, plan_upstreams
+from gateway.serving.calls import CallRecorder
+from gateway.serving.chat import ChatService
+from gateway.storage.db import Database, start_embedded_postgres
+
+log = logging.getLogger("gateway")
+
+
+def master_key_for(settings: Settings) -> tuple[str, bool]:
+    """The admin key: GATEWAY_MASTER_KEY, or one generated once and kept in the data dir (mode 0600)."""
+    configured = settings.secret("master_key")
+    if configured:
+        return configured, False
+    path = Path(settings.data_dir) / "master.key"
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = "sk-gw-admin-" + secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key, True
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = app.state
+    settings: Settings = state.settings
+    state.started_at = int(time.time())
+    embedded = None
+    url = settings.database_url
+    if not url:
+        url, embedded = start_embedded_postgres(Path(settings.data_dir))
+    db = Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    await db.open()
+    await db.migrate()
+
+    sim = None
+    probe = plan_upstreams(settings, None)
+    if probe.needs_simulator:
+        from gateway.simulate.server import start_simulator
+
+        sim = await start_simulator("127.0.0.1", 0)
+        log.warning("SIMULATED upstreams in use at %s (no provider key configured for some targets)", sim.url)
+    plan = plan_upstreams(settings, sim.url if sim else None)
+    targets = build_targets(settings, plan)
+    master_key, _ = master_key_for(settings)
+
+    state.db = db
+    state.keys = KeyRepository(db)
+    state.auth = AuthService(
+        state.keys, master_key=master_key, refresh_interval_s=settings.key_refresh_interval_s
+    )
+    state.ledger = Ledger(db, flush_interval_s=settings.ledger_flush_interval_s)
+    state.targets = targets
+    state.embedding_targets = build_embedding_targets(settings, targets)
+    state.simulator = sim
+    recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics)
+    state.recorder = recorder
+    state.chat = ChatService(targets=targets, recorder=recorder, max_n=settings.max_n)
+    await state.auth.start()
+    await state.ledger.start()
+    for target in targets.values():
+        await target.provider.start()
+    try:
+        yield
+    finally:
+        await state.auth.stop()
+        await state.ledger.stop()
+        for target in targets.values():
+            await target.provider.close()
+        if sim is not None:
+            await sim.close()
+        await db.close()
+        if embedded is not None:
+            embedded.cleanup()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(title="LLM gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    for module in (chat, models, admin_keys, health):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def _error_reply(request: Request, error: GatewayError) -> Response:
+    body: dict[str, Any] = (
+        error.anthropic_body() if request.url.path.startswith("/v1/messages") else error.body()
+    )
+    return json_response(body, status=error.status, headers=error.headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def gateway_error(request: Request, exc: GatewayError) -> Response:
+        return _error_reply(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        path = ".".join(str(p) for p in first.get("loc", ()))
+        return _error_reply(
+            request,
+            GatewayError(
+                400,
+                f"invalid value for '{path}': {first.get('msg', '')}",
+                param=path or None,
+                code="invalid_value",
+            ),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "no such route", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
+        return _error_reply(
+            request,
+            GatewayError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return _error_reply(request, GatewayError(500, "internal error", code="internal_error"))

@@ -1,0 +1,45 @@
+"""Prometheus metrics, one registry per app. Labels hold target and route names, never keys or secrets."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "gateway_requests",
+            "Requests served, by endpoint, target and status.",
+            ["endpoint", "target", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "gateway_request_latency_seconds",
+            "End-to-end latency.",
+            ["endpoint", "target"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "gateway_time_to_first_token_seconds",
+            "Time to the first streamed chunk.",
+            ["target"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter("gateway_tokens", "Tokens by target and kind.", ["target", "kind"], registry=r)
+        self.cost = Counter("gateway_cost_usd", "Cost in USD by target.", ["target"], registry=r)
+        self.upstream_errors = Counter(
+            "gateway_upstream_errors", "Upstream failures by target and kind.", ["target", "kind"], registry=r
+        )
+        self.in_flight = Gauge("gateway_requests_in_flight", "Requests being served.", registry=r)
+        self.ledger_pending = Gauge(
+            "gateway_ledger_pending_rows", "Ledger rows waiting to be written.", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

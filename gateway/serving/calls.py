@@ -1,0 +1,149 @@
+"""What every call shares once a target is chosen: target resolution, usage, cost, ledger row, metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.accounting.ledger import Ledger, LedgerEntry
+from gateway.accounting.tokens import count_prompt, count_text
+from gateway.auth.principal import Principal
+from gateway.errors import GatewayError
+from gateway.observability.metrics import Metrics
+from gateway.providers.base import StreamState, UpstreamError, Usage
+from gateway.providers.registry import Target
+
+
+@dataclass(slots=True)
+class CallContext:
+    request_id: str
+    endpoint: str
+    principal: Principal
+    requested_model: str
+    target: Target
+    stream: bool
+    messages: list[dict[str, Any]]
+    started: float = field(default_factory=time.perf_counter)
+    attempt: int = 0
+    rule: str | None = None
+    policy_version: int | None = None
+
+
+def resolve_target(targets: dict[str, Target], principal: Principal, model: str) -> Target:
+    target = targets.get(model)
+    if target is None:
+        raise GatewayError(
+            404,
+            f"The model '{model}' does not exist or is not served by this gateway",
+            param="model",
+            code="model_not_found",
+        )
+    if not principal.may_use(target.name):
+        raise GatewayError(
+            403, f"This key may not use the model '{model}'", param="model", code="model_not_allowed"
+        )
+    return target
+
+
+def upstream_to_gateway_error(exc: UpstreamError, target: Target) -> GatewayError:
+    """Map an upstream failure to the reply the client gets; never leaks upstream credentials or URLs."""
+    if exc.kind == "rate_limited":
+        headers = {"retry-after": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else {}
+        return GatewayError(
+            429,
+            f"{target.name} is rate limited upstream: {exc.message}",
+            code="upstream_rate_limited",
+            headers=headers,
+        )
+    if exc.kind == "timeout":
+        return GatewayError(504, f"{target.name} did not answer in time", code="upstream_timeout")
+    if exc.kind == "connect":
+        return GatewayError(503, f"{target.name} is unreachable", code="upstream_unavailable")
+    if exc.kind == "http_4xx" and exc.status is not None:
+        status = exc.status if exc.status in (400, 404, 413, 422) else 400
+        return GatewayError(
+            status, f"{target.name} rejected the request: {exc.message}", code="upstream_rejected"
+        )
+    if exc.kind == "auth":
+        return GatewayError(
+            502, f"{target.name} refused the gateway's credentials", code="upstream_auth_failed"
+        )
+    return GatewayError(502, f"{target.name} failed: {exc.message}", code="upstream_error")
+
+
+def estimate_usage(ctx: CallContext, state: StreamState | None, completion_text: str | None = None) -> Usage:
+    model = ctx.target.upstream_model
+    text = completion_text if completion_text is not None else "".join(state.text_parts if state else ())
+    return Usage(
+        prompt_tokens=count_prompt(ctx.messages, model),
+        completion_tokens=count_text(text, model),
+        source="estimated",
+    )
+
+
+class CallRecorder:
+    """Turns a finished attempt into one ledger row and its metrics."""
+
+    def __init__(self, *, ledger: Ledger, metrics: Metrics) -> None:
+        self._ledger = ledger
+        self._metrics = metrics
+
+    def record(
+        self,
+        ctx: CallContext,
+        *,
+        status: int,
+        usage: Usage | None,
+        error_code: str | None = None,
+        ttft_at: float | None = None,
+        client_disconnected: bool = False,
+    ) -> None:
+        now = time.perf_counter()
+        usage = usage or Usage()
+        target = ctx.target
+        cost = target.price.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+        latency_s = now - ctx.started
+        ttft_s = (ttft_at - ctx.started) if ttft_at is not None else None
+        self._ledger.record(
+            LedgerEntry(
+                ts=datetime.now(UTC),
+                request_id=ctx.request_id,
+                attempt=ctx.attempt,
+                endpoint=ctx.endpoint,
+                key_id=ctx.principal.key_id,
+                team=ctx.principal.team,
+                requested_model=ctx.requested_model,
+                target=target.name,
+                provider=target.provider.name,
+                upstream_model=target.upstream_model,
+                rule=ctx.rule,
+                policy_version=ctx.policy_version,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                cached_tokens=usage.cached_tokens,
+                usage_source=usage.source,
+                cost_usd=cost,
+                latency_ms=latency_s * 1000,
+                ttft_ms=ttft_s * 1000 if ttft_s is not None else None,
+                status=status,
+                error_code=error_code,
+                stream=ctx.stream,
+                client_disconnected=client_disconnected,
+                simulated=target.simulated,
+            )
+        )
+        m = self._metrics
+        m.requests.labels(ctx.endpoint, target.name, str(status)).inc()
+        m.latency.labels(ctx.endpoint, target.name).observe(latency_s)
+        if ttft_s is not None:
+            m.ttft.labels(target.name).observe(ttft_s)
+        if usage.prompt_tokens:
+            m.tokens.labels(target.name, "prompt").inc(usage.prompt_tokens)
+        if usage.completion_tokens:
+            m.tokens.labels(target.name, "completion").inc(usage.completion_tokens)
+        if cost:
+            m.cost.labels(target.name).inc(float(cost))
+        if error_code:
+            m.upstream_errors.labels(target.name, error_code).inc()
