@@ -56,7 +56,7 @@ data: {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_seque
 event: message_stop
 data: {"type": "message_stop"}
 
-"""
+"""  # noqa: E501 - kept verbatim from the documentation
 
 _TOOL_JSON_PARTS = ["", '{"location":', ' "San', " Francisc", "o,", ' CA"', ", ", '"unit": "fah', 'renheit"}']
 
@@ -85,7 +85,10 @@ def anthropic_tool_stream() -> bytes:
                 },
             },
         ),
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
         ("ping", {"type": "ping"}),
         (
             "content_block_delta",
@@ -154,7 +157,11 @@ ANTHROPIC_TOOL_MESSAGE: dict[str, Any] = {
     "role": "assistant",
     "model": "claude-sonnet-4-5",
     "content": [
-        {"type": "thinking", "thinking": "The user wants the weather.", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"},
+        {
+            "type": "thinking",
+            "thinking": "The user wants the weather.",
+            "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h",
+        },
         {"type": "text", "text": "I'll check the current weather in San Francisco for you."},
         {
             "type": "tool_use",
@@ -221,7 +228,10 @@ OPENAI_TOOL_COMPLETION: dict[str, Any] = {
                     {
                         "id": "call_def456",
                         "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"location": "Paris", "unit": "celsius"}'},
+                        "function": {
+                            "name": "get_weather",
+                            "arguments": '{"location": "Paris", "unit": "celsius"}',
+                        },
                     },
                 ],
             },
@@ -287,7 +297,12 @@ def openai_tool_stream() -> list[dict[str, Any]]:
     chunks.append(openai_chunk({"tool_calls": [first]}))
     for part in ['{"', "location", '":"', "Paris", ",", " France", '"}']:
         chunks.append(openai_chunk({"tool_calls": [call(0, part)]}))
-    second = {"index": 1, "id": "call_9c2a7b", "type": "function", "function": {"arguments": "", "name": "get_weather"}}
+    second = {
+        "index": 1,
+        "id": "call_9c2a7b",
+        "type": "function",
+        "function": {"arguments": "", "name": "get_weather"},
+    }
     chunks.append(openai_chunk({"tool_calls": [second]}))
     for part in ['{"loc', 'ation": "Bog', 'otá, Colombia", "unit', '": "celsius"}']:
         chunks.append(openai_chunk({"tool_calls": [call(1, part)]}))
