@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.accounting.ledger import Ledger
-from gateway.api import admin_keys, chat, health, models
+from gateway.api import admin_keys, chat, health, messages, models
 from gateway.api.responses import json_response
 from gateway.auth.keys import KeyRepository
 from gateway.auth.service import AuthService
@@ -24,9 +24,10 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import RequestIdMiddleware
-from gateway.providers.registry import build_embedding_targets, build_targets, plan_upstreams
+from gateway.providers.registry import SIM_KEYS, build_embedding_targets, build_targets, plan_upstreams
 from gateway.serving.calls import CallRecorder
 from gateway.serving.chat import ChatService
+from gateway.serving.messages import MessagesService
 from gateway.storage.db import Database, start_embedded_postgres
 
 log = logging.getLogger("gateway")
@@ -63,9 +64,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sim = None
     probe = plan_upstreams(settings, None)
     if probe.needs_simulator:
+        from gateway.simulate.config import SimConfig
         from gateway.simulate.server import start_simulator
 
-        sim = await start_simulator("127.0.0.1", 0)
+        sim_config = SimConfig(
+            openai_api_key=SIM_KEYS["openai"],
+            anthropic_api_key=SIM_KEYS["anthropic"],
+            vllm_api_key=SIM_KEYS["vllm"],
+            served_model=settings.vllm_model,
+            latency_ms=settings.simulate_latency_ms,
+            tokens_per_second=settings.simulate_tokens_per_second,
+        )
+        sim = await start_simulator("127.0.0.1", 0, sim_config)
         log.warning("SIMULATED upstreams in use at %s (no provider key configured for some targets)", sim.url)
     plan = plan_upstreams(settings, sim.url if sim else None)
     targets = build_targets(settings, plan)
@@ -83,6 +93,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics)
     state.recorder = recorder
     state.chat = ChatService(targets=targets, recorder=recorder, max_n=settings.max_n)
+    state.messages = MessagesService(chat=state.chat)
     await state.auth.start()
     await state.ledger.start()
     for target in targets.values():
@@ -106,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="LLM gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.metrics = Metrics()
-    for module in (chat, models, admin_keys, health):
+    for module in (chat, messages, models, admin_keys, health):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware, metrics=app.state.metrics)

@@ -85,14 +85,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from gateway.simulate.config import SimConfig
     from gateway.simulate.server import run_simulator
 
+    config = SimConfig(
+        latency_ms=args.latency_ms,
+        tokens_per_second=args.tokens_per_second,
+        openai_api_key=args.openai_key,
+        anthropic_api_key=args.anthropic_key,
+        vllm_api_key=args.vllm_key,
+    )
     print(
         f"SIMULATED upstream (OpenAI /openai/v1, Anthropic /anthropic, vLLM /vllm/v1) on "
         f"http://{args.host}:{args.port} — a test and demo tool, not a provider",
         flush=True,
     )
-    run_simulator(args.host, args.port, None)
+    run_simulator(args.host, args.port, config)
     return 0
 
 
@@ -169,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run the simulated upstream (OpenAI, Anthropic and vLLM formats)")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8090)
+    sim.add_argument("--latency-ms", type=float, default=0.0, help="delay before the first byte")
+    sim.add_argument("--tokens-per-second", type=float, default=0.0, help="stream pacing (0: no pacing)")
+    sim.add_argument("--openai-key", help="key the OpenAI endpoints require (default: any)")
+    sim.add_argument("--anthropic-key", help="key the Anthropic endpoint requires (default: any)")
+    sim.add_argument("--vllm-key", help="key the vLLM endpoints require (default: any)")
     sim.set_defaults(func=cmd_simulate)
 
     keys = sub.add_parser("keys", help="create, list and revoke API keys")

@@ -1,0 +1,134 @@
+"""Relaying an upstream stream to a client: one loop, and an encoder per wire format.
+
+The loop owns what every stream needs: the in-band error when the upstream breaks after the headers were
+sent (and no terminator, so clients know the answer is incomplete), closing the upstream when the client
+goes away, and exactly one ledger row however the stream ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import orjson
+
+from gateway import translate as tr
+from gateway.providers.base import StreamState, UpstreamError
+from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
+
+log = logging.getLogger("gateway.streaming")
+
+
+class StreamEncoder(Protocol):
+    def item(self, item: Any) -> bytes: ...
+    def done(self) -> bytes: ...
+    def error(self, message: str) -> bytes: ...
+
+
+def sse(data: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+class OpenAIEncoder:
+    """OpenAI chunks as they come, hiding the usage chunk from clients that did not ask for it."""
+
+    def __init__(self, *, include_usage: bool) -> None:
+        self._include_usage = include_usage
+
+    def item(self, chunk: dict[str, Any]) -> bytes:
+        if not self._include_usage:
+            if not chunk.get("choices") and chunk.get("usage"):
+                return b""
+            chunk.pop("usage", None)
+        return sse(chunk)
+
+    def done(self) -> bytes:
+        return b"data: [DONE]\n\n"
+
+    def error(self, message: str) -> bytes:
+        return sse(
+            {"error": {"message": message, "type": "upstream_error", "code": "upstream_error", "param": None}}
+        )
+
+
+class AnthropicEventEncoder:
+    """Anthropic (event, data) pairs relayed as they come (the native path)."""
+
+    def item(self, pair: tuple[str, dict[str, Any]]) -> bytes:
+        return tr.format_sse(pair[0], pair[1])
+
+    def done(self) -> bytes:
+        return b""  # message_stop was relayed already
+
+    def error(self, message: str) -> bytes:
+        return tr.format_sse("error", {"type": "error", "error": {"type": "api_error", "message": message}})
+
+
+class OpenAIToAnthropicEncoder(AnthropicEventEncoder):
+    """OpenAI chunks from an OpenAI-compatible target, re-told as Anthropic events."""
+
+    def __init__(self, *, model: str) -> None:
+        self._stream = tr.OpenAIToAnthropicStream(model=model)
+
+    def item(self, chunk: dict[str, Any]) -> bytes:  # type: ignore[override]
+        return b"".join(tr.format_sse(event, data) for event, data in self._stream.feed(chunk))
+
+    def done(self) -> bytes:
+        return b"".join(tr.format_sse(event, data) for event, data in self._stream.finish())
+
+
+async def relay(
+    *,
+    ctx: CallContext,
+    recorder: CallRecorder,
+    upstream: AsyncIterator[Any],
+    first: Any,
+    state: StreamState,
+    encoder: StreamEncoder,
+) -> AsyncIterator[bytes]:
+    error_code: str | None = None
+    delivered = False
+    try:
+        if first is not None:
+            out = encoder.item(first)
+            if out:
+                yield out
+            async for item in upstream:
+                out = encoder.item(item)
+                if out:
+                    yield out
+        if state.finished:
+            tail = encoder.done()
+            if tail:
+                yield tail
+            delivered = True
+        else:
+            error_code = "stream_incomplete"
+            yield encoder.error("the upstream stream ended before it finished")
+    except UpstreamError as exc:
+        error_code = exc.kind
+        yield encoder.error(f"{ctx.target.name} failed mid-stream: {exc.message}")
+    finally:
+        await close_quietly(upstream)
+        usage = state.usage
+        if usage is None or (not state.finished and usage.completion_tokens == 0):
+            usage = estimate_usage(ctx, state)
+        disconnected = not delivered and error_code is None
+        recorder.record(
+            ctx,
+            status=499 if disconnected else (200 if delivered else 502),
+            usage=usage,
+            error_code=error_code,
+            ttft_at=state.first_chunk_at,
+            client_disconnected=disconnected,
+        )
+
+
+async def close_quietly(agen: AsyncIterator[Any]) -> None:
+    aclose = getattr(agen, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception as exc:  # closing a broken upstream must not mask the outcome
+            log.debug("closing upstream stream failed: %s", type(exc).__name__)
