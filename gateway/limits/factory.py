@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -12,16 +12,19 @@ from gateway.limits.memory import MemoryLimiter
 from gateway.limits.redis_limiter import DEFAULT_PREFIX, RedisLimiter
 
 
-def redis_client(url: str, *, timeout_s: float = 0.5) -> Redis:
+def redis_client(url: str, *, timeout_s: float = 0.5, max_connections: int = 64) -> Redis:
     """A client that fails fast: a limiter waiting seconds on a dead Redis would stall every request."""
-    return Redis.from_url(
+    # A blocking pool makes a burst wait for a free connection; the default pool raises instead.
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=2.0,
         socket_connect_timeout=timeout_s,
         socket_timeout=timeout_s,
         # One immediate retry replaces a pooled connection that died with a restarted Redis.
         retry=Retry(NoBackoff(), 1),
-        decode_responses=False,
     )
+    return Redis.from_pool(pool)
 
 
 def build_limiter(

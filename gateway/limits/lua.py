@@ -178,7 +178,7 @@ if all_ok == 1 then
       redis.call('HINCRBY', key, 'c', cost)
       redis.call('HSET', key, 'l', limit)
       local ends = period_end_ms(code, idx)
-      if ends >= 0 then redis.call('PEXPIREAT', key, ends + 86400000) end
+      if ends >= 0 then redis.call('PEXPIRE', key, ends - now + 86400000) end
     end
   end
   redis.call('ZADD', KEYS[1], now + lease, id)
@@ -220,16 +220,16 @@ for i = 2, #KEYS do
     end
   else
     local stored = redis.call('HGET', key, 'p')
-    if stored and tonumber(stored) == at then
+    local idx = period_index(code, now)
+    if stored and tonumber(stored) == at and at == idx then
       if redis.call('HINCRBY', key, 'c', delta) < 0 then redis.call('HSET', key, 'c', '0') end
       redis.call('HINCRBY', key, 's', actual)
     else
       -- The period rolled over while the call ran: its cost counts where it ended.
-      local idx = period_index(code, now)
       if not stored or tonumber(stored) ~= idx then
         redis.call('HSET', key, 'p', idx, 'c', '0', 's', '0')
         local ends = period_end_ms(code, idx)
-        if ends >= 0 then redis.call('PEXPIREAT', key, ends + 86400000) end
+        if ends >= 0 then redis.call('PEXPIRE', key, ends - now + 86400000) end
       end
       redis.call('HINCRBY', key, 'c', actual)
       redis.call('HINCRBY', key, 's', actual)

@@ -184,12 +184,12 @@ class MemoryLimiter:
                 buckets[now_s] = buckets.get(now_s, 0) + delta
         elif check.kind == "budget":
             budget = self._budgets.get(check.name)
-            if budget is not None and budget.period == period:
+            current = period_index(check.period, now_ms / 1000)
+            if budget is not None and budget.period == period == current:
                 budget.committed = max(0, budget.committed + cost_micro - check.cost)
                 budget.spent += cost_micro
                 return
             # The period rolled over while the call ran: its cost counts where it ended.
-            current = period_index(check.period, now_ms / 1000)
             if budget is None or budget.period != current:
                 budget = self._budgets[check.name] = _Budget(current, 0, 0, check.limit)
             budget.committed += cost_micro
