@@ -1,0 +1,163 @@
+"""Background ingestion: blocks -> chunks -> vectors -> index, off the event loop, a bounded few at a time.
+
+A job that fails or whose attachment disappears meanwhile removes every chunk it may have written, so a
+file is either fully searchable in a store (status completed) or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.catalog import Catalog
+from rag.chunking import ChunkingOptions, chunk_blocks
+from rag.embedding import Embedder
+from rag.loaders import Block
+from rag.stores.base import VectorIndex
+from rag.types import AttributeValue, ChunkRecord
+
+log = logging.getLogger("rag.ingest")
+
+JobKey = tuple[str, str, str]  # (tenant, store_id, file_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestJob:
+    """One file to index into one store."""
+
+    tenant: str
+    store_id: str
+    file_id: str
+    chunking: ChunkingOptions
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+
+    @property
+    def key(self) -> JobKey:
+        return (self.tenant, self.store_id, self.file_id)
+
+
+def blocks_from_json(rows: Sequence[dict[str, Any]]) -> list[Block]:
+    """Blocks as stored in the catalog (jsonb) back to Block objects."""
+    return [Block(kind=r["kind"], text=r["text"], level=r.get("level", 0), page=r.get("page")) for r in rows]
+
+
+def build_records(job: IngestJob, blocks: Sequence[Block]) -> list[ChunkRecord]:
+    """Chunk the blocks and wrap each chunk as a record of this store; chunk ids are unique per tenant."""
+    chunks = chunk_blocks(blocks, source=job.file_id, options=job.chunking)
+    return [
+        ChunkRecord(
+            chunk_id=f"{job.store_id}:{job.file_id}:{chunk.position}",
+            tenant=job.tenant,
+            store_id=job.store_id,
+            file_id=job.file_id,
+            position=chunk.position,
+            text=chunk.text,
+            heading_path=chunk.heading_path,
+            attributes=dict(job.attributes),
+        )
+        for chunk in chunks
+    ]
+
+
+class IngestionRunner:
+    """Runs ingestion jobs as asyncio tasks; parsing-free CPU work (chunking, embedding) runs in threads."""
+
+    def __init__(
+        self, *, catalog: Catalog, embedder: Embedder, index: VectorIndex, max_concurrent: int = 2
+    ) -> None:
+        self._catalog = catalog
+        self._embedder = embedder
+        self._index = index
+        # Bounds CPU use: extra jobs wait here, as cheap suspended coroutines, never in the thread pool.
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._tasks: dict[JobKey, asyncio.Task[None]] = {}
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    def submit(self, job: IngestJob) -> None:
+        """Start the job unless the same attachment is already being ingested."""
+        if job.key in self._tasks:
+            return
+        task = asyncio.create_task(self._run(job), name=f"ingest:{job.store_id}:{job.file_id}")
+        self._tasks[job.key] = task
+        task.add_done_callback(lambda _t, key=job.key: self._tasks.pop(key, None))
+
+    async def wait(self, key: JobKey) -> None:
+        """Wait for a running job of this attachment to finish (its own cleanup included)."""
+        task = self._tasks.get(key)
+        if task is not None:
+            await asyncio.shield(asyncio.wait({task}))
+
+    async def wait_for_store(self, tenant: str, store_id: str) -> None:
+        tasks = {t for (ten, sid, _), t in self._tasks.items() if ten == tenant and sid == store_id}
+        if tasks:
+            await asyncio.shield(asyncio.wait(tasks))
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.wait(set(self._tasks.values()))
+
+    async def close(self) -> None:
+        """Cancel running jobs (each removes its partial chunks) and wait for them."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _run(self, job: IngestJob) -> None:
+        async with self._slots:
+            try:
+                stored = await self._catalog.get_file_blocks(tenant=job.tenant, file_id=job.file_id)
+                if stored is None:  # the file was deleted before its turn came
+                    return
+                records, vectors = await asyncio.to_thread(self._prepare, job, blocks_from_json(stored))
+                if records:
+                    await asyncio.to_thread(self._index.upsert, records, vectors)
+                usage = sum(len(r.text.encode()) for r in records) + int(vectors.nbytes)
+                done = await self._catalog.mark_completed(
+                    tenant=job.tenant,
+                    store_id=job.store_id,
+                    file_id=job.file_id,
+                    chunk_count=len(records),
+                    usage_bytes=usage,
+                )
+                if not done:  # detached, or the file deleted, while we worked: leave nothing behind
+                    await self._delete_chunks(job)
+                else:
+                    log.info("indexed %s into %s: %d chunks", job.file_id, job.store_id, len(records))
+            except asyncio.CancelledError:
+                await asyncio.shield(self._fail(job, "server_error", "ingestion was cancelled by a shutdown"))
+                raise
+            except Exception as exc:  # any failure ends as status failed with its reason, never a crash
+                log.exception("ingestion of %s into %s failed", job.file_id, job.store_id)
+                await self._fail(job, "server_error", f"ingestion failed: {type(exc).__name__}: {exc}")
+
+    def _prepare(self, job: IngestJob, blocks: list[Block]) -> tuple[list[ChunkRecord], np.ndarray]:
+        records = build_records(job, blocks)
+        vectors = self._embedder.embed_documents([r.text for r in records])
+        return records, np.asarray(vectors, dtype=np.float32)
+
+    async def _fail(self, job: IngestJob, code: str, message: str) -> None:
+        try:
+            await self._delete_chunks(job)
+        finally:
+            await self._catalog.mark_failed(
+                tenant=job.tenant,
+                store_id=job.store_id,
+                file_id=job.file_id,
+                code=code,
+                message=message[:1000],
+            )
+
+    async def _delete_chunks(self, job: IngestJob) -> None:
+        await asyncio.to_thread(
+            self._index.delete_file, tenant=job.tenant, store_id=job.store_id, file_id=job.file_id
+        )
