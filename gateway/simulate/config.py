@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,11 +22,11 @@ class Fault(BaseModel):
     # Only requests under this provider's prefix consume the fault; None matches every provider.
     provider: Provider | None = None
     # How many matching requests the fault applies to before it is used up.
-    times: int = Field(1, ge=1, le=1_000_000)
+    times: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     # 429: value of the Retry-After header, in seconds.
-    retry_after_s: int = Field(1, ge=0, le=86_400)
+    retry_after_s: Annotated[int, Field(ge=0, le=86_400)] = 1
     # drop_midstream: chunks (SSE events, or body bytes/2 when not streaming) sent before the abort.
-    after_chunks: int = Field(2, ge=0, le=100_000)
+    after_chunks: Annotated[int, Field(ge=0, le=100_000)] = 2
 
 
 class SimConfig(BaseModel):
@@ -34,9 +34,13 @@ class SimConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    latency_ms: float = Field(0.0, ge=0, le=600_000, description="time before the first byte")
-    tokens_per_second: float = Field(0.0, ge=0, description="stream pacing; 0 = as fast as possible")
-    completion_tokens: int = Field(16, ge=1, le=100_000, description="default reply length in tokens")
+    latency_ms: Annotated[float, Field(ge=0, le=600_000, description="time before the first byte")] = 0.0
+    tokens_per_second: Annotated[float, Field(ge=0, description="stream pacing; 0 = as fast as possible")] = (
+        0.0
+    )
+    completion_tokens: Annotated[
+        int, Field(ge=1, le=100_000, description="default reply length in tokens")
+    ] = 16
     openai_api_key: str | None = None
     anthropic_api_key: str | None = None
     vllm_api_key: str | None = None
@@ -47,10 +51,10 @@ class SimConfig(BaseModel):
     anthropic_models: list[str] = Field(
         default_factory=lambda: ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
     )
-    embedding_dimensions: int = Field(1536, ge=1, le=16_384)
+    embedding_dimensions: Annotated[int, Field(ge=1, le=16_384)] = 1536
     # How long a "timeout" fault holds the request open (cancelled early by a disconnect or close()).
-    timeout_fault_s: float = Field(3600.0, ge=0)
-    history_size: int = Field(200, ge=0, le=100_000)
+    timeout_fault_s: Annotated[float, Field(ge=0)] = 3600.0
+    history_size: Annotated[int, Field(ge=0, le=100_000)] = 200
     # Faults queued at start; POST /sim/faults appends to the same queue.
     faults: list[Fault] = Field(default_factory=list)
 
