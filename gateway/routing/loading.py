@@ -56,9 +56,15 @@ def _message(error: Any, known_fields: list[str]) -> str:
 
 def _schema_problems(exc: ValidationError, source: ParsedSource) -> list[PolicyError]:
     known = _known_field_names()
+    errors = exc.errors(include_url=False)
+    failed_locs = [tuple(e["loc"]) for e in errors]
     problems: list[PolicyError] = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc: Loc = tuple(part for part in error["loc"] if part != "[key]")
+        if error["type"] == "too_short" and any(
+            len(o) > len(loc) and o[: len(loc)] == loc for o in failed_locs
+        ):
+            continue  # pydantic drops invalid items, then counts too few; the item's own error says it all
         problems.append(PolicyError(format_path(loc), _message(error, known), line=source.line_of(loc)))
     return problems
 
