@@ -102,6 +102,8 @@ class FailoverLimiter:
             tokens=tokens,
             max_cost_micro=max_cost_micro,
         )
+        if not checks:  # nothing to count: no round trip, and no news about Redis either
+            return self._fallback.admit_checks(checks, tokens=tokens, max_cost_micro=max_cost_micro)
         if self._may_try_redis():
             try:
                 result = await self._primary.admit_checks(

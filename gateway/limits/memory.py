@@ -75,6 +75,8 @@ class MemoryLimiter:
         self, checks: tuple[Check, ...], *, tokens: int, max_cost_micro: int
     ) -> Admission | LimitExceeded:
         """Check and reserve planned checks all-or-nothing (synchronous: no await can interleave)."""
+        if not checks:
+            return Admission(uuid.uuid4().hex, "memory", 0, (), (), (), tokens, max_cost_micro, settled=True)
         with self._lock:
             now_ms = int(self._clock() * 1000)
             _prune_by_deadline(self._inflight, now_ms)
