@@ -1,0 +1,256 @@
+"""Person names without a statistical NER model: a name gazetteer plus the cues people use around names
+(titles, "my name is", "my son X", "X's address", speech verbs, pronouns that refer back)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.classify.hits import Hit
+from gateway.classify.lexicon import Lexicon
+
+WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+SKIP_SPANS = re.compile(r"\S+://\S+|www\.\S+|[\w.+-]+@[\w.-]+|`[^`\n]*`")
+SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“”(\[*•?|>-])\s*$")
+
+TITLE = re.compile(
+    r"(?i)\b(?:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|madam|mme|mlle|herr|frau|sr|sra|srta|rev|hon)\b\.?\s+$"
+)
+NAME_INTRO = re.compile(
+    r"(?i)\b(?:(?:my|his|her|their|your|our|the)\s+(?:(?:full|first|last|middle|maiden|given|family|real"
+    r"|legal|nick|sur|birth)\s*)?name\s*(?:is|was|:|=|-)?"
+    r"|name\b[^.?!\n]{0,24}\?\s*(?:\w{2,10}:\s*)?"
+    r"|(?:call(?:s|ed)? me|known as|named|aka|a\.k\.a\.|dear|attn:?|attention:?|signed|regards,|sincerely,"
+    r"|best,|cheers,|yours,))\s*$"
+)
+SOFT_INTRO = re.compile(
+    r"(?i)\b(?:hi|hello|hey|i am|i'm|im|this is|it's me|thanks|thank you|cc:?|said|says|asked|told|tell"
+    r"|ask|meet|met|invite|invited|contact|email|phone|text|speak to|speak with|talk to|talk with"
+    r"|starring|featuring|feat\.|directed by|written by|assistant to)\s*,?\s*$"
+)
+RELATION = (
+    r"kid|son|daughter|child|wife|husband|spouse|partner|friend|boss|mother|mom|mum|father|dad|brother|sister"
+    r"|sibling|colleague|co-?worker|manager|supervisor|uncle|aunt|cousin|grandma|grandpa|grandmother"
+    r"|grandfather|grandson|granddaughter|nephew|niece|fianc[ée]e?|girlfriend|boyfriend|neighbou?r|doctor"
+    r"|lawyer|assistant|tenant|landlord|client|patient|student|teacher|employee|roommate|baby|guardian"
+    r"|beneficiary|customer|account holder"
+)
+RELATION_BEFORE = re.compile(
+    rf"(?i)\b(?:my|his|her|our|their|your|a|the)\s+(?:[a-z-]+\s+){{0,2}}?(?:{RELATION})(?:'s|’s)?"
+    r"\s*(?:name\s*(?:is|:)?)?\s*,?\s*$"
+)
+POSSESSED = re.compile(
+    rf"(?i)^\s+(?:{RELATION}|address|phone|number|e-?mail|account|birthday|house|home|car|place|office|desk"
+    r"|passport|card|id|ssn|wallet|room|funeral|wedding|party|family|parents|death|life)\b"
+)
+PERSON_VERB_AFTER = re.compile(
+    r"(?i)^\s+(?:said|says|shouted|yelled|whispered|replied|answered|asked|told|cried|laughed|smiled|lives"
+    r"|lived|grew up|was born|married|wrote|writes|sang|sings|thinks|thought|felt|feels|has given|had given"
+    r"|gave|explained|listed|wants|wanted|loves|loved|called|will be talking|spoke|speaks)\b"
+)
+# Words that make the capitalised words before them an organisation or a place, not a person.
+ORG_AFTER = re.compile(
+    r"^,?\s+(?:(?i:group|holdings|partners|associates|company|corporation|foundation|orchestra|university"
+    r"|college|bank|hospital|institute|e filhos|e figli|& sons|and sons|street|road|avenue|boulevard|lane"
+    r"|drive|square|park|river|lake|mountains?|island|website)"
+    r"|Inc|INC|Ltd|LTD|LLC|LLP|PLC|Plc|Corp|Co|GmbH|AG|KG|KGaA|SA|S\.A|SAS|S\.A\.S|SRL|Srl|SpA|S\.p\.A|BV|NV"
+    r"|AB|AS|A/S|Oy|Oyj|d\.d|d\.o\.o|Sp|Kft|Zrt|Bhd|Pty|Pvt|St|Rd|Ave|Blvd)\b"
+)
+# "Knight, Thomas and Guerrero": single surnames in a list are a firm's name far more often than people.
+SURNAME_LIST = re.compile(r"^(?:,\s*[^\W\d_][\w'’-]*)*,?\s+(?:and|&|e|y|und|et|og|och)\s+[^\W\d_]")
+PRONOUN = re.compile(r"(?i)\b(?:he|she|him|her|his|hers|himself|herself)\b")
+SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|yours)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    base: str  # without a possessive 's
+    start: int
+    end: int
+    capitalised: bool
+    sentence_start: bool
+    possessive: bool
+
+
+def tokenize(text: str, *, lowercase_names: frozenset[str] = frozenset()) -> list[Token]:
+    """Word tokens with the facts the rules need; words inside URLs, e-mails and code spans are left out.
+    In text written all in lower case, words in lowercase_names count as capitalised."""
+    skipped = [m.span() for m in SKIP_SPANS.finditer(text)]
+    tokens: list[Token] = []
+    for match in WORD.finditer(text):
+        start, end = match.span()
+        if any(s <= start < e for s, e in skipped):
+            continue
+        word = match.group()
+        possessive = word.endswith(("'s", "’s")) and len(word) > 3
+        base = word[:-2] if possessive else word
+        capitalised = (
+            base[0].isupper() and not (len(base) > 1 and base.isupper())
+        ) or base in lowercase_names
+        sentence_start = SENTENCE_END.search(text, max(0, start - 6), start) is not None or start == 0
+        tokens.append(Token(word, base, start, end, capitalised, sentence_start, possessive))
+    return tokens
+
+
+class NameFinder:
+    """Finds person names; holds the lexicon so a finder is built once and reused."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+
+    def _name_like(self, token: Token) -> bool:
+        """Capitalised and not an ordinary word: could be a name."""
+        return token.capitalised and len(token.base) > 1 and not self.lexicon.is_word(token.base)
+
+    def _surname_like(self, token: Token) -> bool:
+        flags = self.lexicon.flags(token.base)
+        return token.capitalised and ("c" not in flags) and ("w" not in flags or "l" in flags)
+
+    def _lowercase_names(self, text: str) -> frozenset[str]:
+        """In all-lowercase text ("my name is tracy sukhorukova") names are known only from the gazetteer."""
+        if any(ch.isupper() for ch in text):
+            return frozenset()
+        return frozenset(
+            m.group() for m in WORD.finditer(text) if self.lexicon.is_name(m.group()) and len(m.group()) > 2
+        )
+
+    def find(self, text: str) -> list[Hit]:
+        tokens = tokenize(text, lowercase_names=self._lowercase_names(text))
+        cued = [self._score_context(text, tokens, i) for i in range(len(tokens))]
+        scores = [max(self._score_alone(token), cue) for token, cue in zip(tokens, cued, strict=True)]
+        self._score_pairs(text, tokens, scores)
+        self._drop_organisations(text, tokens, scores, cued)
+        return [
+            Hit("person", "personal", round(score, 2), token.start, token.end)
+            for token, score in zip(tokens, scores, strict=True)
+            if score > 0
+        ]
+
+    def _score_alone(self, token: Token) -> float:
+        """A capitalised first name that is not also a word counts by itself; a surname alone does not."""
+        if not token.capitalised or "-" in token.base:
+            return 0.0
+        if self.lexicon.is_first_name(token.base):
+            return 0.7
+        if self.lexicon.is_last_name(token.base):
+            return 0.4
+        return 0.0
+
+    def _score_context(self, text: str, tokens: list[Token], i: int) -> float:
+        token = tokens[i]
+        before = text[max(0, token.start - 60) : token.start]
+        after = text[token.end : token.end + 40]
+        lex = self.lexicon
+        known_name = lex.is_name(token.base) or "f" in lex.flags(token.base) or "l" in lex.flags(token.base)
+        score = 0.0
+        if TITLE.search(before) and token.capitalised:
+            score = max(score, 0.9)
+        if NAME_INTRO.search(before) and not lex.is_word(token.base):
+            if token.capitalised or known_name or lex.is_unknown(token.base):
+                score = max(score, 0.9 if token.capitalised else 0.75)
+        elif NAME_INTRO.search(before) and token.capitalised:
+            score = max(score, 0.75)  # "call me Will": the cue outweighs the word
+        if token.capitalised and RELATION_BEFORE.search(before):
+            # "my kid Mali": the relation word outweighs the name doubling as a word
+            score = max(score, 0.85 if self._name_like(token) else 0.75)
+        if not self._name_like(token):
+            if token.sentence_start and token.capitalised and ("f" in lex.flags(token.base)):
+                rest = text[token.end : token.end + 160]
+                following = tokens[i + 1] if i + 1 < len(tokens) else None
+                if following and not following.capitalised and PRONOUN.search(rest):
+                    score = max(score, 0.6)  # "Amber is reliable. You can depend on him."
+            return score
+        if token.possessive and POSSESSED.search(after):
+            score = max(score, 0.8)
+        if PERSON_VERB_AFTER.search(after):
+            score = max(score, 0.75)
+        if SOFT_INTRO.search(before) and (known_name or not token.sentence_start):
+            score = max(score, 0.7 if known_name else 0.55)
+        if token.sentence_start:
+            sentence_rest = text[token.end : token.end + 160]
+            if after.startswith(",") and SECOND_PERSON.search(sentence_rest.split("?")[0].split(".")[0]):
+                score = max(score, 0.7)  # "Jakobine, can I speak to your boss?"
+            next_token = tokens[i + 1] if i + 1 < len(tokens) else None
+            if next_token and not next_token.capitalised and PRONOUN.search(sentence_rest):
+                score = max(score, 0.65)  # "X is reliable. You can depend on him."
+        if re.match(r"^\s*[!?]", after) and re.search(r",\s*$", before):
+            score = max(score, 0.65)  # "Don't go to town, X!"
+        if token.possessive and known_name:
+            score = max(score, 0.75)
+        return score
+
+    def _score_pairs(self, text: str, tokens: list[Token], scores: list[float]) -> None:
+        """First name + surname-like word; unknown + known surname; a name next to a found name."""
+        lex = self.lexicon
+        for i in range(len(tokens) - 1):
+            first, second = tokens[i], tokens[i + 1]
+            if text[first.end : second.start] != " ":
+                continue
+            pair = 0.0
+            if first.capitalised and second.capitalised:
+                if lex.is_first_name(first.base) and self._surname_like(second):
+                    pair = 0.95
+                elif "f" in lex.flags(first.base) and lex.is_last_name(second.base):
+                    pair = 0.85  # "Lone Jensen", "Harsh Dutta": a known surname settles the first word
+                elif self._name_like(first) and lex.is_last_name(second.base):
+                    pair = 0.8
+                elif (
+                    self._name_like(first)
+                    and self._name_like(second)
+                    and max(scores[i], scores[i + 1]) >= 0.5
+                ):
+                    pair = 0.85
+                elif self._name_like(first) and self._name_like(second):
+                    pair = 0.45
+            elif first.text.islower() and second.text.islower():
+                if lex.is_first_name(first.base) and (
+                    lex.is_unknown(second.base) or lex.is_last_name(second.base)
+                ):
+                    pair = 0.7  # "tracy sukhorukova"
+            if pair:
+                scores[i] = max(scores[i], pair)
+                scores[i + 1] = max(scores[i + 1], pair)
+
+    def _drop_organisations(
+        self, text: str, tokens: list[Token], scores: list[float], cued: list[float]
+    ) -> None:
+        """Zero the scores of capitalised runs that end in a company or place word, or that are lists of
+        single surnames ("Hubbard, Fox and Gillespie"), unless a strong cue ("my name is") named them."""
+        run: list[int] = []
+        for i, token in enumerate(tokens):
+            if token.capitalised and scores[i] > 0:
+                run.append(i)
+                next_token = tokens[i + 1] if i + 1 < len(tokens) else None
+                joined = next_token is not None and text[token.end : next_token.start] == " "
+                if joined and next_token is not None and next_token.capitalised and scores[i + 1] > 0:
+                    continue
+                after = text[token.end : token.end + 40]
+                is_org = ORG_AFTER.match(after) is not None
+                single = len(run) == 1 and SURNAME_LIST.match(after) is not None
+                before = text[max(0, tokens[run[0]].start - 3) : tokens[run[0]].start]
+                in_list = len(run) == 1 and re.search(r"(?:,|\band|&)\s*$", before) is not None
+                if is_org or single or (in_list and self._list_of_single_words(text, tokens, run[0])):
+                    for j in run:
+                        if cued[j] < 0.85:
+                            scores[j] = 0.0
+                run = []
+            else:
+                run = []
+
+    @staticmethod
+    def _list_of_single_words(text: str, tokens: list[Token], i: int) -> bool:
+        """Whether tokens[i] ends a list of single capitalised words: "Knight, Thomas and Guerrero"."""
+        if i < 2:
+            return False
+        previous = tokens[i - 1]
+        if previous.text.lower() not in ("and", "e", "y", "und", "et", "og", "och") and previous.capitalised:
+            return False
+        head = (
+            tokens[i - 2]
+            if previous.text.lower() in ("and", "e", "y", "und", "et", "og", "och")
+            else previous
+        )
+        return head.capitalised and (
+            i < 3 or not tokens[i - 3].capitalised or "," in text[tokens[i - 3].end : head.start]
+        )
