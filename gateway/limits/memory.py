@@ -15,6 +15,8 @@ from gateway.limits.periods import period_end_s, period_index
 from gateway.limits.results import Admission, BudgetState, LimitExceeded, LimitState, Scope
 from gateway.limits.spec import LimitSpec, usd_to_micro
 
+SWEEP_EVERY = 4096  # admits between two sweeps of idle state
+
 
 @dataclass(slots=True)
 class _Verdict:
@@ -45,6 +47,7 @@ class MemoryLimiter:
         self._slots: dict[str, dict[str, int]] = {}  # name -> admission id -> deadline ms
         self._budgets: dict[str, _Budget] = {}
         self._inflight: dict[str, int] = {}  # admission id -> deadline ms; settle pops it once
+        self._admits_since_sweep = 0
 
     async def admit(
         self,
@@ -91,6 +94,9 @@ class MemoryLimiter:
             admission_id = uuid.uuid4().hex
             periods = tuple(self._reserve(check, admission_id, now_ms) for check in checks)
             self._inflight[admission_id] = now_ms + self._lease_ms
+            self._admits_since_sweep += 1
+            if self._admits_since_sweep >= SWEEP_EVERY:
+                self._sweep(now_ms)
             return Admission(
                 id=admission_id,
                 backend="memory",
@@ -131,6 +137,19 @@ class MemoryLimiter:
 
     async def close(self) -> None:
         return None
+
+    def _sweep(self, now_ms: int) -> None:
+        """Forget idle windows and slot sets, so keys seen once do not stay in memory for good."""
+        self._admits_since_sweep = 0
+        oldest = now_ms // 1000 - WINDOW_S + 1
+        for name in [n for n, buckets in self._rates.items() if all(s < oldest for s in buckets)]:
+            del self._rates[name]
+        for name, slots in list(self._slots.items()):
+            _prune_by_deadline(slots, now_ms)
+            if not slots:
+                del self._slots[name]
+        for name in [n for n, b in self._budgets.items() if _budget_is_over(n, b, now_ms)]:
+            del self._budgets[name]
 
     def _evaluate(self, check: Check, now_ms: int) -> _Verdict:
         if check.kind == "concurrency":
@@ -221,6 +240,13 @@ def _evaluate_window(buckets: dict[int, int], check: Check, now_ms: int) -> _Ver
             retry_ms = (second + WINDOW_S) * 1000 - now_ms
             break
     return _Verdict(False, max(0, check.limit - used), reset_ms, retry_ms)
+
+
+def _budget_is_over(name: str, budget: _Budget, now_ms: int) -> bool:
+    # A day or month one period past its end is dead (late settlements count in the new period anyway).
+    period = name.split(":", 3)[2]
+    end_s = period_end_s(period, budget.period)
+    return end_s is not None and end_s * 1000 + 86_400_000 < now_ms
 
 
 def _prune_by_deadline(deadlines: dict[str, int], now_ms: int) -> None:

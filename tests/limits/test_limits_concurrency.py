@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from limits_helpers import ZERO, admit
 
-from gateway.limits import Admission, LimitExceeded, LimitSpec
+from gateway.limits import Admission, BudgetSpec, LimitExceeded, LimitSpec
 
 
 async def test_slots_are_taken_and_freed(limiter):
@@ -59,3 +60,22 @@ async def test_target_concurrency_caps_a_burst_from_many_keys(limiter):
     await asyncio.gather(*(limiter.settle(a, actual_tokens=0, actual_cost_usd=ZERO) for a in admitted))
     again = await asyncio.gather(*(admit(limiter, key=f"k{i}", target_limits=spec) for i in range(10)))
     assert sum(isinstance(r, Admission) for r in again) == 7
+
+
+async def test_memory_backend_forgets_idle_keys(clock):
+    from gateway.limits.memory import SWEEP_EVERY, MemoryLimiter
+
+    limiter = MemoryLimiter(clock=clock, lease_s=60)
+    spec = LimitSpec(rpm=10, max_concurrency=1)
+    day = LimitSpec(budgets=[BudgetSpec(period="day", usd=Decimal(1))])
+    total = LimitSpec(budgets=[BudgetSpec(period="total", usd=Decimal(1))])
+    await admit(limiter, key="once", key_limits=spec)
+    await admit(limiter, key="day", key_limits=day, cost=Decimal("0.1"))
+    await admit(limiter, key="total", key_limits=total, cost=Decimal("0.1"))
+    clock.advance(3 * 86_400)
+    for _ in range(SWEEP_EVERY):
+        admission = await admit(limiter, key="busy", key_limits=LimitSpec(max_concurrency=1))
+        await limiter.settle(admission, actual_tokens=0, actual_cost_usd=ZERO)
+    assert await limiter.spend("key", "day") == []
+    assert [s.period for s in await limiter.spend("key", "total")] == ["total"]  # never forgotten
+    assert not any("once" in name for name in [*limiter._rates, *limiter._slots])
