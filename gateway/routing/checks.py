@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule
 from gateway.routing.problems import Loc
+from gateway.routing.shadowing import covers, matches_everything
 
 # (location, message, severity)
 Finding = tuple[Loc, str, str]
@@ -146,7 +147,6 @@ def _check_rule_names(policy: Policy) -> Iterator[Finding]:
 
 def _check_reachability(policy: Policy) -> Iterator[Finding]:
     catch_all: int | None = None
-    earlier: dict[str, int] = {}
     for index, rule in enumerate(policy.rules):
         if catch_all is not None:
             yield (
@@ -156,18 +156,16 @@ def _check_reachability(policy: Policy) -> Iterator[Finding]:
                 "error",
             )
             continue
-        conditions = rule.when.model_dump_json(exclude_none=True)
-        if conditions in earlier:
-            first = earlier[conditions]
+        shadow = next((i for i in range(index) if covers(policy.rules[i].when, rule.when)), None)
+        if shadow is not None:
+            how = "has the same conditions as" if policy.rules[shadow].when == rule.when else "is shadowed by"
             yield (
                 ("rules", index, "when"),
-                f"unreachable: rule {rule.name!r} has the same conditions as rule "
-                f"{policy.rules[first].name!r} (rules[{first}]), which always wins",
+                f"unreachable: rule {rule.name!r} {how} rule {policy.rules[shadow].name!r} "
+                f"(rules[{shadow}]), which matches every request this one does and comes first",
                 "error",
             )
-        else:
-            earlier[conditions] = index
-        if rule.when.is_catch_all():
+        if matches_everything(rule.when):
             catch_all = index
     if catch_all is None:
         last = len(policy.rules) - 1

@@ -123,9 +123,6 @@ class When(_Strict):
             raise ValueError("an empty list never matches; leave the condition out instead")
         return value
 
-    def is_catch_all(self) -> bool:
-        return not self.model_dump(exclude_none=True)
-
     def matches_sensitive_data(self) -> bool:
         """True when this condition selects sensitive requests, which makes its rule internal-only."""
         if self.sensitivity_at_least is not None and LEVEL_RANK[self.sensitivity_at_least] > 0:

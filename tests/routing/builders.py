@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.auth.principal import Principal
 from gateway.classify.types import Classification, Complexity, Needs, SensitiveFinding, Sensitivity
-from gateway.routing import Policy, load_policy
+from gateway.routing import Policy, PolicyError, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = REPO / "router_policies" / "default.yaml"
@@ -68,3 +68,52 @@ def must_load(text: str, *, fmt: str = "yaml") -> Policy:
     loaded = load_policy(text, fmt=fmt)  # type: ignore[arg-type]
     assert isinstance(loaded, Policy), "\n".join(str(p) for p in loaded)
     return loaded
+
+
+# A two-target policy (one external, one internal) for validation tests.
+TARGETS = """\
+name: test
+targets:
+  big:
+    provider: openai
+    model: gpt-4o
+    capabilities: [tools, json, vision]
+    context_window: 128000
+    internal: false
+  local:
+    provider: vllm
+    model: meta-llama/Llama-3.1-8B-Instruct
+    capabilities: [tools]
+    context_window: 32768
+    internal: true
+    price: {input_per_million: 0.1, output_per_million: 0.2}
+"""
+
+
+def policy_text(rules: str, *, head: str = "") -> str:
+    return TARGETS + head + "rules:\n" + rules
+
+
+def line_of(text: str, needle: str, occurrence: int = 1) -> int:
+    """1-based line of the n-th line containing `needle` (so tests check real positions, not counted ones)."""
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    return hits[occurrence - 1]
+
+
+def errors_of(text: str, *, fmt: str = "yaml") -> list[PolicyError]:
+    loaded = load_policy(text, fmt=fmt)  # type: ignore[arg-type]
+    assert isinstance(loaded, list), "expected the policy to be refused"
+    assert loaded and all(isinstance(p, PolicyError) for p in loaded)
+    return loaded
+
+
+def only_error_at(problems: list[PolicyError], path: str) -> PolicyError:
+    found = [p for p in problems if p.path == path and p.severity == "error"]
+    assert len(found) == 1, f"no single error at {path}: {[str(p) for p in problems]}"
+    return found[0]
+
+
+CATCH_ALL = """\
+  - name: rest
+    route: local
+"""
