@@ -127,6 +127,7 @@ def gateway_env(
         VLLM_BASE_URL=sim.url + "/vllm/v1",
         VLLM_API_KEY=SIM_KEYS["vllm"],
         GATEWAY_LOG_LEVEL="warning",
+        GATEWAY_UPSTREAM_TIMEOUT_S="4",
     )
     env.update(extra)
     return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import orjson
@@ -56,14 +57,35 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     return data
 
 
+_FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
+def _param_path(loc: tuple[Any, ...]) -> str:
+    """The parameter's path, cut before pydantic's union-member tags ("constrained-str", "list[...]")."""
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(str(item))
+        elif isinstance(item, str) and _FIELD.match(item) and item not in _TYPE_TAGS:
+            parts.append(item)
+        else:
+            break
+    return ".".join(parts)
+
+
 def validation_error(exc: ValidationError) -> GatewayError:
-    first = exc.errors(include_url=False)[0]
-    path = ".".join(str(p) for p in first.get("loc", ()) if not str(p).startswith("function-after"))
-    message = first.get("msg", "invalid value")
-    if first.get("type") == "missing":
+    errors = exc.errors(include_url=False)
+    path = _param_path(tuple(errors[0].get("loc", ())))
+    if errors[0].get("type") == "missing":
         message = f"'{path}' is required"
     else:
-        message = f"invalid value for '{path}': {message}" if path else message
+        reasons = list(
+            dict.fromkeys(
+                e.get("msg", "invalid value") for e in errors if _param_path(tuple(e.get("loc", ()))) == path
+            )
+        )
+        message = f"invalid value for '{path}': " + " or ".join(reasons[:3]) if path else reasons[0]
     return GatewayError(400, message, param=path or None, code="invalid_value")
 
 

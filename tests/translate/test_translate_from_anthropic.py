@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2  # the openai SDK's own HTTP client package (a fork of httpx)
 import openai
 import orjson
 import pytest
@@ -77,8 +77,9 @@ def test_tool_use_message_becomes_tool_calls_with_json_string_arguments():
     assert choice.message.tool_calls is not None
     call = choice.message.tool_calls[0]
     assert call.id == "toolu_01A09q90qw90lq917835lq9"
-    assert call.function.name == "get_weather"
-    assert orjson.loads(call.function.arguments) == {"location": "San Francisco, CA", "unit": "celsius"}
+    assert call.model_dump()["function"]["name"] == "get_weather"
+    arguments = call.model_dump()["function"]["arguments"]
+    assert orjson.loads(arguments) == {"location": "San Francisco, CA", "unit": "celsius"}
     assert out["id"].startswith("chatcmpl-")
     assert out["usage"]["prompt_tokens"] == 384
 
@@ -197,7 +198,7 @@ def test_usage_chunk_for_include_usage():
     parsed = ChatCompletionChunk.model_validate(chunk)
     assert parsed.choices == []
     assert parsed.usage is not None and parsed.usage.prompt_tokens == 1624
-    assert parsed.usage.prompt_tokens_details.cached_tokens == 1024
+    assert parsed.usage.model_dump()["prompt_tokens_details"]["cached_tokens"] == 1024
 
 
 def test_a_stream_cut_short_still_reports_what_was_used():
@@ -274,7 +275,7 @@ def test_openai_sdk_client_streams_through_the_translation():
     """The real openai client, talking to a handler that translates to Anthropic and back."""
     seen: dict[str, Any] = {}
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         body = orjson.loads(request.content)
         seen["anthropic_request"] = openai_to_anthropic_request(body, upstream_model="claude-sonnet-4-5")
         converter = AnthropicToOpenAIStream(model=body["model"])
@@ -285,12 +286,12 @@ def test_openai_sdk_client_streams_through_the_translation():
             for name, data in parser.feed(stream[i : i + 37]):
                 frames += [format_sse(None, chunk) for chunk in converter.feed(name, orjson.loads(data))]
         frames += [format_sse(None, converter.usage_chunk()), format_sse(None, "[DONE]")]
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"".join(frames))
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=b"".join(frames))
 
     client = openai.OpenAI(
         api_key="sk-test",
         base_url="http://gateway/v1",
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
     )
     with client.chat.completions.stream(
         model="gpt-4o",
@@ -301,6 +302,9 @@ def test_openai_sdk_client_streams_through_the_translation():
         final = stream.get_final_completion()
     assert seen["anthropic_request"]["stream"] is True
     assert seen["anthropic_request"]["tools"][0]["name"] == "get_weather"
-    call = final.choices[0].message.tool_calls[0]
-    assert orjson.loads(call.function.arguments) == {"location": "San Francisco, CA", "unit": "fahrenheit"}
+    call = final.model_dump()["choices"][0]["message"]["tool_calls"][0]
+    assert orjson.loads(call["function"]["arguments"]) == {
+        "location": "San Francisco, CA",
+        "unit": "fahrenheit",
+    }
     assert final.usage is not None and final.usage.completion_tokens == 89

@@ -57,6 +57,11 @@ def accumulate(events: list[tuple[str, dict[str, Any]]]) -> Message:
     return Message.model_validate(snapshot.model_dump())
 
 
+def blocks(message: Message) -> list[dict[str, Any]]:
+    """Content blocks as plain dicts (the SDK types them as a wide union)."""
+    return [block.model_dump() for block in message.content]
+
+
 def test_text_completion_with_cached_usage():
     out = openai_to_anthropic_response(OPENAI_COMPLETION, model="gpt-4.1")
     message = Message.model_validate(out)
@@ -73,7 +78,7 @@ def test_parallel_tool_calls_become_tool_use_blocks_with_parsed_input():
     out = openai_to_anthropic_response(OPENAI_TOOL_COMPLETION, model="gpt-4o-mini")
     message = Message.model_validate(out)
     assert message.stop_reason == "tool_use"
-    assert [(b.type, b.id, b.name, b.input) for b in message.content] == [
+    assert [(b["type"], b["id"], b["name"], b["input"]) for b in blocks(message)] == [
         ("tool_use", "call_abc123", "get_weather", {"location": "Boston, MA"}),
         ("tool_use", "call_def456", "get_weather", {"location": "Paris", "unit": "celsius"}),
     ]
@@ -167,7 +172,7 @@ def test_text_stream_events_in_anthropic_order():
         "usage": {"output_tokens": 9, "input_tokens": 1024, "cache_read_input_tokens": 1024},
     }
     message = accumulate(events)
-    assert message.content[0].text == "Hello! How can I help?"
+    assert blocks(message)[0]["text"] == "Hello! How can I help?"
     assert message.usage.input_tokens == 1024 and message.usage.output_tokens == 9
     assert converter.done and converter.finish() == []  # finish after a clean end adds nothing
     assert converter.feed(openai_chunk({"content": "late"})) == []
@@ -192,7 +197,7 @@ def test_tool_stream_two_parallel_calls_with_arguments_in_many_deltas():
     }
     message = accumulate(events)
     assert message.stop_reason == "tool_use"
-    assert [(b.id, b.input) for b in message.content] == [
+    assert [(b["id"], b["input"]) for b in blocks(message)] == [
         ("call_DdmO9pD3xa9XTPNJ32zg2hcA", {"location": "Paris, France"}),
         ("call_9c2a7b", {"location": "Bogotá, Colombia", "unit": "celsius"}),
     ]
@@ -219,7 +224,7 @@ def test_text_then_tool_call_closes_the_text_block_first():
         ("content_block_delta", 1),
     ]
     message = accumulate(events)
-    assert message.content[0].text == "Let me look." and message.content[1].input == {"a": 1}
+    assert blocks(message)[0]["text"] == "Let me look." and blocks(message)[1]["input"] == {"a": 1}
 
 
 def test_upstream_without_finish_reason_or_usage_is_closed_by_finish():
@@ -227,7 +232,7 @@ def test_upstream_without_finish_reason_or_usage_is_closed_by_finish():
     assert [name for name, _ in events][-3:] == ["content_block_stop", "message_delta", "message_stop"]
     assert events[-2][1]["usage"] == {"output_tokens": 0}
     message = accumulate(events)
-    assert message.stop_reason == "end_turn" and message.content[0].text == "Partial ans"
+    assert message.stop_reason == "end_turn" and blocks(message)[0]["text"] == "Partial ans"
     assert converter.done
 
 
@@ -273,7 +278,7 @@ def test_refusal_deltas_become_text_and_other_choices_are_ignored():
         [openai_chunk({"refusal": "I can't help with that."}), other, openai_chunk({}, "content_filter")]
     )
     message = accumulate(events)
-    assert message.content[0].text == "I can't help with that."
+    assert blocks(message)[0]["text"] == "I can't help with that."
     assert message.stop_reason == "refusal"
 
 
@@ -316,7 +321,7 @@ def test_anthropic_sdk_client_streams_through_the_translation():
         final = stream.get_final_message()
     assert seen["openai_request"]["stream_options"] == {"include_usage": True}
     assert final.stop_reason == "tool_use"
-    assert [b.input for b in final.content] == [
+    assert [b["input"] for b in blocks(final)] == [
         {"location": "Paris, France"},
         {"location": "Bogotá, Colombia", "unit": "celsius"},
     ]
@@ -339,4 +344,4 @@ def test_anthropic_sdk_client_non_streamed():
     message = client.messages.create(
         model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "Weather?"}]
     )
-    assert message.stop_reason == "tool_use" and message.content[1].input["unit"] == "celsius"
+    assert message.stop_reason == "tool_use" and blocks(message)[1]["input"]["unit"] == "celsius"

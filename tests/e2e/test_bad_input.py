@@ -1,0 +1,200 @@
+"""Bad input: each case gets a clear 4xx in the OpenAI error shape, the process keeps serving,
+nothing is written half, and no upstream is called."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import Gateway, Simulator
+
+CHAT = "/v1/chat/completions"
+OK_MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def post(
+    gateway: Gateway,
+    key: dict[str, Any],
+    body: Any = None,
+    *,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    h = {"Authorization": f"Bearer {key['key']}", "content-type": "application/json", **(headers or {})}
+    if content is None and body is not None:
+        return httpx.post(gateway.url + CHAT, json=body, headers=h, timeout=30)
+    return httpx.post(gateway.url + CHAT, content=content or b"", headers=h, timeout=30)
+
+
+def assert_error(
+    r: httpx.Response, status: int, *, param: str | None = None, code: str | None = None
+) -> None:
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "code", "param"}
+    assert err["message"]
+    if param is not None:
+        assert err["param"] == param
+    if code is not None:
+        assert err["code"] == code
+    assert r.headers["x-request-id"]
+
+
+CASES: list[tuple[str, Any, bytes | None, int, str | None]] = [
+    ("malformed json", None, b'{"model": "gpt-4o", "messages": [', 400, None),
+    ("empty body", None, b"", 400, None),
+    ("json array", [1, 2], None, 400, None),
+    (
+        "invalid utf-8",
+        None,
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "\xff\xfe"}]}',
+        400,
+        None,
+    ),
+    ("missing messages", {"model": "gpt-4o"}, None, 400, "messages"),
+    ("messages wrong type", {"model": "gpt-4o", "messages": "hello"}, None, 400, "messages"),
+    ("empty messages", {"model": "gpt-4o", "messages": []}, None, 400, "messages"),
+    (
+        "bad role",
+        {"model": "gpt-4o", "messages": [{"role": "wizard", "content": "x"}]},
+        None,
+        400,
+        "messages.0.role",
+    ),
+    ("model wrong type", {"model": 42, "messages": OK_MESSAGES}, None, 400, "model"),
+    ("n huge", {"model": "gpt-4o", "messages": OK_MESSAGES, "n": 1_000_000}, None, 400, "n"),
+    ("n zero", {"model": "gpt-4o", "messages": OK_MESSAGES, "n": 0}, None, 400, "n"),
+    (
+        "max_tokens negative",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "max_tokens": -1},
+        None,
+        400,
+        "max_tokens",
+    ),
+    (
+        "max_tokens string",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "max_tokens": "10"},
+        None,
+        400,
+        "max_tokens",
+    ),
+    (
+        "temperature high",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "temperature": 9},
+        None,
+        400,
+        "temperature",
+    ),
+    ("stream not bool", {"model": "gpt-4o", "messages": OK_MESSAGES, "stream": "yes"}, None, 400, "stream"),
+    (
+        "too many stops",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "stop": ["a", "b", "c", "d", "e"]},
+        None,
+        400,
+        "stop",
+    ),
+    (
+        "api_base smuggled",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "api_base": "http://evil"},
+        None,
+        400,
+        "api_base",
+    ),
+    (
+        "base_url smuggled",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "base_url": "http://evil"},
+        None,
+        400,
+        "base_url",
+    ),
+    (
+        "api_key smuggled",
+        {"model": "gpt-4o", "messages": OK_MESSAGES, "api_key": "sk-x"},
+        None,
+        400,
+        "api_key",
+    ),
+    ("unknown model", {"model": "gpt-99", "messages": OK_MESSAGES}, None, 404, "model"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "raw", "status", "param"), CASES, ids=[c[0] for c in CASES])
+def test_bad_request_is_a_clear_error(
+    gateway: Gateway,
+    user_key: dict[str, Any],
+    clean_sim: Simulator,
+    name: str,
+    body: Any,
+    raw: bytes | None,
+    status: int,
+    param: str | None,
+) -> None:
+    r = post(gateway, user_key, body, content=raw)
+    assert_error(r, status, param=param)
+    assert clean_sim.requests() == [], "a rejected request must never reach an upstream"
+    # The process keeps serving.
+    ok = post(gateway, user_key, {"model": "gpt-4o", "messages": OK_MESSAGES})
+    assert ok.status_code == 200
+
+
+def test_ten_megabyte_body_is_413(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    big = (
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "'
+        + b"a" * (10 * 1024 * 1024)
+        + b'"}]}'
+    )
+    r = post(gateway, user_key, content=big)
+    assert_error(r, 413, code="request_too_large")
+
+
+def test_auth_errors(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    url = gateway.url + CHAT
+    body = {"model": "gpt-4o", "messages": OK_MESSAGES}
+    assert_error(httpx.post(url, json=body), 401, code="missing_api_key")
+    assert_error(httpx.post(url, json=body, headers={"Authorization": "Bearer sk-gw-nope"}), 401)
+    assert_error(httpx.post(url, json=body, headers={"Authorization": "Basic abc"}), 401)
+    mixed = {"Authorization": f"Bearer {user_key['key']}", "x-api-key": "sk-gw-other"}
+    assert_error(httpx.post(url, json=body, headers=mixed), 401)
+    # 401 comes before any body parsing: a bad key learns nothing about the body.
+    assert_error(httpx.post(url, content=b"not json", headers={"Authorization": "Bearer x"}), 401)
+
+
+def test_error_bodies_never_echo_the_key(gateway: Gateway) -> None:
+    secret = "sk-gw-thisisnotarealkeybutlookslikeone"
+    r = httpx.post(gateway.url + CHAT, json={}, headers={"Authorization": f"Bearer {secret}"})
+    assert r.status_code == 401 and secret not in r.text
+
+
+def test_admin_routes_need_an_admin_key(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    h = {"Authorization": f"Bearer {user_key['key']}"}
+    assert_error(httpx.get(gateway.url + "/admin/keys", headers=h), 403)
+    assert_error(
+        httpx.post(gateway.url + "/admin/keys", json={"name": "x", "is_admin": True}, headers=h), 403
+    )
+    assert_error(httpx.delete(gateway.url + f"/admin/keys/{user_key['id']}", headers=h), 403)
+
+
+def test_request_id_header_injection_is_not_echoed(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    r = httpx.get(gateway.url + "/healthz", headers={"x-request-id": "abc: def; Set-Cookie=x"})
+    assert r.headers["x-request-id"].startswith("req_")
+    assert "set-cookie" not in r.headers
+    good = httpx.get(gateway.url + "/healthz", headers={"x-request-id": "client-id-123"})
+    assert good.headers["x-request-id"] == "client-id-123"
+
+
+def test_raw_crlf_header_injection_is_rejected_and_server_keeps_serving(gateway: Gateway) -> None:
+    raw = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\rInjected: 1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(raw)
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400") or reply == b""
+    assert b"Injected" not in reply
+    assert httpx.get(gateway.url + "/healthz").status_code == 200
+
+
+def test_unknown_route_and_method_use_error_shape(gateway: Gateway) -> None:
+    assert_error(httpx.get(gateway.url + "/v1/nope"), 404)
+    assert_error(httpx.get(gateway.url + CHAT), 405)

@@ -1,0 +1,178 @@
+"""Every call writes one ledger row (streams and disconnects too); upstream faults map to the right status."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import openai
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from tests.support import Gateway, Simulator
+
+
+def ledger_rows(
+    pg_url: str, request_id: str, *, wait_s: float = 5.0, expect: int = 1
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + wait_s
+    rows: list[dict[str, Any]] = []
+    with psycopg.connect(pg_url, autocommit=True, row_factory=dict_row) as conn:
+        while time.monotonic() < deadline:
+            rows = conn.execute(
+                "SELECT * FROM ledger WHERE request_id = %s ORDER BY attempt", (request_id,)
+            ).fetchall()
+            if len(rows) >= expect:
+                return rows
+            time.sleep(0.1)
+    return rows
+
+
+def chat(gateway: Gateway, key: dict[str, Any], content: str, **extra: Any) -> httpx.Response:
+    return httpx.post(
+        gateway.url + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key['key']}"},
+        json={
+            "model": extra.pop("model", "gpt-4o"),
+            "messages": [{"role": "user", "content": content}],
+            **extra,
+        },
+        timeout=30,
+    )
+
+
+def test_non_streaming_call_writes_one_exact_row(
+    gateway: Gateway, user_key: dict[str, Any], pg_url: str
+) -> None:
+    r = chat(gateway, user_key, "Count the cost of this")
+    assert r.status_code == 200
+    usage = r.json()["usage"]
+    rows = ledger_rows(pg_url, r.headers["x-request-id"])
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["key_id"] == user_key["id"] and row["team"] == "team-a"
+    assert (row["requested_model"], row["target"], row["provider"]) == ("gpt-4o", "gpt-4o", "openai")
+    assert row["prompt_tokens"] == usage["prompt_tokens"]
+    assert row["completion_tokens"] == usage["completion_tokens"]
+    assert row["usage_source"] == "provider" and row["status"] == 200 and not row["stream"]
+    # gpt-4o list price from litellm's bundled map: $2.50 / $10.00 per million tokens.
+    expected = Decimal(usage["prompt_tokens"]) * Decimal("0.0000025") + Decimal(
+        usage["completion_tokens"]
+    ) * Decimal("0.00001")
+    assert row["cost_usd"] == expected
+    assert row["latency_ms"] > 0
+
+
+def test_streamed_call_writes_one_row_with_ttft(
+    gateway: Gateway, user_key: dict[str, Any], pg_url: str
+) -> None:
+    with httpx.stream(
+        "POST",
+        gateway.url + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {user_key['key']}"},
+        json={
+            "model": "claude-sonnet-4-5",
+            "messages": [{"role": "user", "content": "stream"}],
+            "stream": True,
+        },
+    ) as r:
+        body = r.read().decode()
+        request_id = r.headers["x-request-id"]
+    assert body.rstrip().endswith("data: [DONE]")
+    row = ledger_rows(pg_url, request_id)[0]
+    assert row["stream"] and row["status"] == 200 and not row["client_disconnected"]
+    assert row["usage_source"] == "provider" and row["completion_tokens"] > 0
+    assert row["ttft_ms"] is not None and row["ttft_ms"] <= row["latency_ms"]
+
+
+def test_client_disconnect_mid_stream_is_recorded(
+    gateway: Gateway, user_key: dict[str, Any], pg_url: str, clean_sim: Simulator
+) -> None:
+    clean_sim.configure(tokens_per_second=20, completion_tokens=200)
+    try:
+        with httpx.stream(
+            "POST",
+            gateway.url + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {user_key['key']}"},
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "long"}], "stream": True},
+        ) as r:
+            request_id = r.headers["x-request-id"]
+            lines = r.iter_lines()
+            got = [next(lines) for _ in range(3)]
+            assert any(line.startswith("data: ") for line in got)
+        # Leaving the block closes the connection mid-stream.
+        row = ledger_rows(pg_url, request_id, wait_s=8)[0]
+    finally:
+        clean_sim.configure(tokens_per_second=0, completion_tokens=16)
+    assert row["client_disconnected"] and row["status"] == 499
+    assert row["completion_tokens"] > 0 and row["usage_source"] == "estimated"
+
+
+@pytest.mark.parametrize(
+    ("marker", "status", "code"),
+    [
+        ("[[sim:429]]", 429, "upstream_rate_limited"),
+        ("[[sim:500]]", 502, "upstream_error"),
+        ("[[sim:timeout]]", 504, "upstream_timeout"),
+    ],
+)
+def test_upstream_faults_map_to_statuses_and_are_recorded(
+    gateway: Gateway, user_key: dict[str, Any], pg_url: str, marker: str, status: int, code: str
+) -> None:
+    r = chat(gateway, user_key, f"please fail {marker}")
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+    if status == 429:
+        assert int(r.headers["retry-after"]) >= 1
+    row = ledger_rows(pg_url, r.headers["x-request-id"])[0]
+    assert row["status"] == status and row["error_code"] and row["cost_usd"] == 0
+    assert httpx.get(gateway.url + "/healthz").status_code == 200
+
+
+def test_stream_that_dies_midway_ends_with_in_band_error_and_no_done(
+    gateway: Gateway, user_key: dict[str, Any], pg_url: str
+) -> None:
+    with httpx.stream(
+        "POST",
+        gateway.url + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {user_key['key']}"},
+        json={
+            "model": "gpt-4o",
+            "messages": [{"role": "user", "content": "go [[sim:drop_midstream]]"}],
+            "stream": True,
+        },
+    ) as r:
+        assert r.status_code == 200
+        body = r.read().decode()
+        request_id = r.headers["x-request-id"]
+    assert '"error"' in body and "[DONE]" not in body
+    with pytest.raises(openai.APIError):
+        c = openai.OpenAI(base_url=gateway.url + "/v1", api_key=user_key["key"], max_retries=0)
+        list(
+            c.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "[[sim:drop_midstream]]"}], stream=True
+            )
+        )
+    row = ledger_rows(pg_url, request_id)[0]
+    assert row["status"] == 502 and row["stream"]
+
+
+def test_metrics_expose_requests_tokens_and_cost_without_secrets(
+    gateway: Gateway, user_key: dict[str, Any]
+) -> None:
+    chat(gateway, user_key, "metrics please")
+    text = httpx.get(gateway.url + "/metrics").text
+    assert 'gateway_requests_total{endpoint="chat",status="200",target="gpt-4o"}' in text
+    assert "gateway_request_latency_seconds_bucket" in text
+    assert 'gateway_tokens_total{kind="prompt",target="gpt-4o"}' in text
+    assert 'gateway_cost_usd_total{target="gpt-4o"}' in text
+    assert user_key["key"] not in text and gateway.admin_key not in text
+
+
+def test_gateway_log_never_contains_keys(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    chat(gateway, user_key, "log check")
+    log = gateway.log()
+    assert user_key["key"] not in log and gateway.admin_key not in log
