@@ -147,7 +147,7 @@ class AnthropicToOpenAIStream:
 
     def _take_usage(self, usage: dict[str, Any]) -> None:
         # Counts are cumulative: a later event overwrites, a missing field keeps what we had.
-        if "input_tokens" in usage and usage["input_tokens"] is not None:
+        if usage.get("input_tokens") is not None:
             self.input_tokens = count(usage["input_tokens"])
         if usage.get("output_tokens") is not None:
             self.output_tokens = count(usage["output_tokens"])

@@ -55,7 +55,9 @@ def openai_to_anthropic_request(
     top_p = body.get("top_p")
     if top_p is not None:
         _require_number("top_p", top_p)
-        out["top_p"] = top_p
+        # top_p = 1 is a no-op, and recent Claude models refuse temperature and top_p together.
+        if top_p < 1:
+            out["top_p"] = top_p
     stop = _stop_sequences(body.get("stop"))
     if stop:
         out["stop_sequences"] = stop
@@ -65,7 +67,7 @@ def openai_to_anthropic_request(
         choice = _convert_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
         if choice is not None:
             out["tool_choice"] = choice
-    user = body.get("user")
+    user = body.get("user") or body.get("safety_identifier")
     if isinstance(user, str) and user:
         out["metadata"] = {"user_id": user}
     if body.get("stream"):

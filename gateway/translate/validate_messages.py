@@ -100,6 +100,7 @@ def _check_messages(messages: Any) -> None:
         previous_role = role
         blocks = _content_blocks(message, param, may_be_empty=role == "assistant" and i == last)
         allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
+        other_content_seen = False
         for j, block in enumerate(blocks):
             where = f"{param}.content.{j}"
             kind = block.get("type") if isinstance(block, dict) else None
@@ -109,12 +110,16 @@ def _check_messages(messages: Any) -> None:
             if kind == "tool_use":
                 pending.add(block["id"])
             elif kind == "tool_result":
+                if other_content_seen:
+                    raise invalid(where, "tool_result blocks must come before any other content")
                 if block["tool_use_id"] not in pending:
                     raise invalid(
                         f"{where}.tool_use_id",
                         "must match a tool_use block of the previous assistant message",
                     )
                 answered.add(block["tool_use_id"])
+            else:
+                other_content_seen = True
     if previous_role == "user":
         _check_all_answered(pending, answered, last)
 

@@ -76,6 +76,16 @@ def test_temperature_above_anthropic_range_is_clamped():
     assert translate({"messages": [user("x")], "temperature": 0})["temperature"] == 0.0
 
 
+def test_top_p_of_one_is_not_forwarded():
+    assert "top_p" not in translate({"messages": [user("x")], "temperature": 0.5, "top_p": 1})
+    assert translate({"messages": [user("x")], "top_p": 0.8})["top_p"] == 0.8
+
+
+def test_safety_identifier_is_the_user_id_when_user_is_absent():
+    out = translate({"messages": [user("x")], "safety_identifier": "hash-42"})
+    assert out["metadata"] == {"user_id": "hash-42"}
+
+
 def test_stop_list_drops_whitespace_only_sequences():
     out = translate({"messages": [user("x")], "stop": ["END", " ", "\n", "STOP"]})
     assert out["stop_sequences"] == ["END", "STOP"]

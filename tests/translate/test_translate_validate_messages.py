@@ -179,6 +179,13 @@ CASES = [
         "messages.2.content.0.content.0.source.type",
     ),
     (_set(["messages", 2, "content"], [{"type": "text", "text": "forgot the result"}]), "messages.2.content"),
+    (
+        _set(
+            ["messages", 2, "content"],
+            [{"type": "text", "text": "first"}, {"type": "tool_result", "tool_use_id": "toolu_1"}],
+        ),
+        "messages.2.content.1",
+    ),
     (_set(["system"], 5), "system"),
     (_set(["system", 0, "type"], "image"), "system.0.type"),
     (_set(["system", 0, "text"], None), "system.0.text"),
