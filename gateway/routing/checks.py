@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule
+from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule, When
 from gateway.routing.problems import Loc
 from gateway.routing.shadowing import covers, matches_everything
 
@@ -177,23 +177,16 @@ def _check_reachability(policy: Policy) -> Iterator[Finding]:
 
 
 def _catches_all_sensitive(rule: Rule) -> bool:
-    when = rule.when
-    return when.sensitivity_at_least == "low" and when.model_dump(exclude_none=True).keys() == {
-        "sensitivity_at_least"
-    }
+    return covers(rule.when, When(sensitivity_at_least="low"))
 
 
 def _check_sensitive_exposure(policy: Policy) -> Iterator[Finding]:
     # Not an error: decide() filters external targets from sensitive requests anyway; this says so early.
     for index, rule in enumerate(policy.rules):
-        if _catches_all_sensitive(rule):
-            return
-        if rule.keeps_data_internal or rule.block is not None:
-            continue
         external = [
             n for _, n in rule.named_targets() if n in policy.targets and not policy.targets[n].internal
         ]
-        if external:
+        if external and not rule.keeps_data_internal:
             yield (
                 ("rules", index),
                 f"sensitive requests can reach rule {rule.name!r}; its external targets "
@@ -201,6 +194,8 @@ def _check_sensitive_exposure(policy: Policy) -> Iterator[Finding]:
                 "`when: {sensitivity_at_least: low}` before it",
                 "warning",
             )
+        if _catches_all_sensitive(rule):
+            return  # no sensitive request gets past this rule
 
 
 def _check_unused_targets(policy: Policy) -> Iterator[Finding]:

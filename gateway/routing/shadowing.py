@@ -51,7 +51,7 @@ def _field_covers(field: str, wide: Any, narrow: Any) -> bool:
         return all(
             key in narrow and all(v in _values(wide[key]) for v in _values(narrow[key])) for key in wide
         )
-    # requested, any_of: only an identical condition is known to cover.
+    # requested: only an identical condition is known to cover.
     return bool(wide == narrow)
 
 
@@ -61,7 +61,11 @@ def covers(earlier: When, later: When) -> bool:
         wide = getattr(earlier, field)
         if wide is None or (isinstance(wide, str) and (field, wide) in _TRIVIAL):
             continue
-        if not _field_covers(field, wide, getattr(later, field)):
+        if field == "any_of":
+            # Holds if the same any_of is required later, or one branch alone already covers `later`.
+            if wide != later.any_of and not any(covers(branch, later) for branch in wide):
+                return False
+        elif not _field_covers(field, wide, getattr(later, field)):
             return False
     return True
 

@@ -37,6 +37,7 @@ def when(**fields: object) -> When:
         ({"sensitivity_at_least": "low"}, {"sensitivity_at_least": "high", "task": ["code"]}),
         ({"sensitivity_at_least": "none", "domain": ["law"]}, {"domain": ["law"]}),
         ({"any_of": [{"task": ["code"]}]}, {"any_of": [{"task": ["code"]}], "domain": ["law"]}),
+        ({"any_of": [{"task": ["code"]}, {"domain": ["law"]}]}, {"task": ["code"], "team": ["a"]}),
     ],
 )
 def test_wider_earlier_rule_shadows(earlier: dict[str, object], later: dict[str, object]) -> None:
@@ -52,7 +53,8 @@ def test_wider_earlier_rule_shadows(earlier: dict[str, object], later: dict[str,
         ({"task": ["code"]}, {"task": ["code", "math"]}),
         ({"task": ["code"]}, {"domain": ["law"]}),
         ({"metadata": {"env": "prod"}}, {"team": ["x"]}),
-        ({"any_of": [{"task": ["code"]}, {"domain": ["law"]}]}, {"task": ["code"]}),  # unsure, so not flagged
+        ({"any_of": [{"task": ["code"]}, {"domain": ["law"]}]}, {"task": ["code", "qa"]}),
+        ({"any_of": [{"task": ["code"], "team": ["a"]}]}, {"task": ["code"]}),
         ({"requested": "alias"}, {"requested": "target"}),
     ],
 )
@@ -99,6 +101,11 @@ VOCABULARY: dict[str, list[object]] = {
     "team": [["a"], ["a", "b"]],
     "metadata": [{"env": "prod"}, {"env": ["prod", "dev"]}],
     "requested": ["alias", "target"],
+    "any_of": [
+        [{"task": ["code"]}, {"team": ["a"]}],
+        [{"complexity_at_least": "high"}],
+        [{"needs": ["json"]}],
+    ],
 }
 
 
