@@ -55,9 +55,8 @@ async def measure(name: str, limiter, calls: int) -> None:
         await pair(limiter, f"warm{i % 10}")
     latencies = sorted([await pair(limiter, f"key{i % 50}") for i in range(calls)])
     q = statistics.quantiles(latencies, n=100)
-    print(
-        f"{name}: admit+settle sequential, {calls} pairs: p50 {q[49]:.3f} ms, p95 {q[94]:.3f} ms, p99 {q[98]:.3f} ms"
-    )
+    print(f"{name}: admit+settle sequential, {calls} pairs: ", end="")
+    print(f"p50 {q[49]:.3f} ms, p95 {q[94]:.3f} ms, p99 {q[98]:.3f} ms")
     started = time.perf_counter()
     per_worker = calls // 32
 
@@ -78,6 +77,12 @@ async def main(calls: int) -> None:
         try:
             limiter = RedisLimiter(redis_client(server.url))
             await measure("redis", limiter, calls)
+            stats = await limiter._client.info("commandstats")
+            for command in ("cmdstat_evalsha", "cmdstat_eval"):
+                if command in stats:
+                    print(
+                        f"redis server side {command[8:]}: {stats[command]['usec_per_call']:.1f} us per call"
+                    )
             await limiter.close()
         finally:
             server.stop()
