@@ -56,7 +56,9 @@ def make_encrypted_pdf(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def make_docx(*, title: str, sections: list[tuple[str, list[str]]], table: list[list[str]] | None = None) -> bytes:
+def make_docx(
+    *, title: str, sections: list[tuple[str, list[str]]], table: list[list[str]] | None = None
+) -> bytes:
     document = docx.Document()
     document.add_heading(title, level=1)
     for heading, paragraphs in sections:

@@ -57,7 +57,9 @@ class MemoryIndex:
             rows = [
                 (chunk, vector)
                 for chunk, vector in self._rows.values()
-                if chunk.tenant == tenant and chunk.store_id in store_ids and _matches(chunk.attributes, filters)
+                if chunk.tenant == tenant
+                and chunk.store_id in store_ids
+                and _matches(chunk.attributes, filters)
             ]
         scored = [Hit(chunk=chunk, score=float(vector @ query_vector)) for chunk, vector in rows]
         return sorted(scored, key=lambda h: -h.score)[:k]
