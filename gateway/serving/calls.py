@@ -13,7 +13,7 @@ from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
 from gateway.observability.metrics import Metrics
 from gateway.providers.base import StreamState, UpstreamError, Usage
-from gateway.providers.registry import Target
+from gateway.providers.registry import EmbeddingTarget, Target
 
 
 @dataclass(slots=True)
@@ -22,7 +22,7 @@ class CallContext:
     endpoint: str
     principal: Principal
     requested_model: str
-    target: Target
+    target: Target | EmbeddingTarget
     stream: bool
     messages: list[dict[str, Any]]
     started: float = field(default_factory=time.perf_counter)
@@ -47,7 +47,7 @@ def resolve_target(targets: dict[str, Target], principal: Principal, model: str)
     return target
 
 
-def upstream_to_gateway_error(exc: UpstreamError, target: Target) -> GatewayError:
+def upstream_to_gateway_error(exc: UpstreamError, target: Target | EmbeddingTarget) -> GatewayError:
     """Map an upstream failure to the reply the client gets; never leaks upstream credentials or URLs."""
     if exc.kind == "rate_limited":
         headers = {"retry-after": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else {}
@@ -116,7 +116,7 @@ class CallRecorder:
                 team=ctx.principal.team,
                 requested_model=ctx.requested_model,
                 target=target.name,
-                provider=target.provider.name,
+                provider=target.provider.name if target.provider is not None else "local",
                 upstream_model=target.upstream_model,
                 rule=ctx.rule,
                 policy_version=ctx.policy_version,

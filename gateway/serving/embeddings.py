@@ -1,0 +1,132 @@
+"""POST /v1/embeddings: the local sentence-transformers model in process, or a provider's embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import numpy as np
+
+from gateway.accounting.tokens import count_text
+from gateway.api.common import validate
+from gateway.auth.principal import Principal
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.protocol.openai import FORWARDED_EMBEDDING_FIELDS, EmbeddingRequest
+from gateway.providers.base import UpstreamError, Usage
+from gateway.providers.registry import EmbeddingTarget
+from gateway.serving.calls import CallContext, CallRecorder, upstream_to_gateway_error
+
+
+class LocalEmbedder:
+    """Loads the local model once, on first use, off the event loop; shared by /v1/embeddings and RAG."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._embedder: Any = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Any:
+        if self._embedder is None:
+            async with self._lock:
+                if self._embedder is None:
+                    self._embedder = await asyncio.to_thread(self.build)
+        return self._embedder
+
+    def build(self) -> Any:
+        from rag.embedding import build_embedder
+
+        return build_embedder(
+            self._settings.embedding_backend,  # type: ignore[arg-type]
+            model_path=self._settings.embedding_model_path,
+            cache_dir=self._settings.data_dir / "models",
+        )
+
+
+class EmbeddingsService:
+    def __init__(
+        self, *, targets: dict[str, EmbeddingTarget], local: LocalEmbedder, recorder: CallRecorder
+    ) -> None:
+        self._targets = targets
+        self._local = local
+        self._recorder = recorder
+
+    async def create(self, principal: Principal, body: dict[str, Any], *, request_id: str) -> dict[str, Any]:
+        req = validate(EmbeddingRequest, body)
+        target = self._targets.get(req.model)
+        if target is None:
+            raise GatewayError(
+                404,
+                f"The embedding model '{req.model}' is not served here",
+                param="model",
+                code="model_not_found",
+            )
+        if not principal.may_use(target.name):
+            raise GatewayError(
+                403, f"This key may not use the model '{req.model}'", param="model", code="model_not_allowed"
+            )
+        ctx = CallContext(
+            request_id=request_id,
+            endpoint="embeddings",
+            principal=principal,
+            requested_model=req.model,
+            target=target,
+            stream=False,
+            messages=[],
+        )
+        if target.provider is not None:
+            forwarded = {k: v for k, v in body.items() if k in FORWARDED_EMBEDDING_FIELDS}
+            try:
+                response = await target.provider.embeddings(forwarded, upstream_model=target.upstream_model)
+            except UpstreamError as exc:
+                error = upstream_to_gateway_error(exc, target)
+                self._recorder.record(ctx, status=error.status, usage=None, error_code=exc.kind)
+                raise error from None
+            usage = Usage.from_openai(response.get("usage")) or Usage()
+            self._recorder.record(ctx, status=200, usage=usage)
+            return response
+        texts = _texts(req.input)
+        embedder = await self._local.get()
+        if req.dimensions is not None and req.dimensions != embedder.dim:
+            raise GatewayError(
+                400,
+                f"'{target.name}' produces {embedder.dim} dimensions; 'dimensions' cannot change that",
+                param="dimensions",
+                code="unsupported_parameter",
+            )
+        vectors: np.ndarray = await asyncio.to_thread(embedder.embed_documents, texts)
+        tokens = sum(count_text(t) for t in texts)
+        self._recorder.record(ctx, status=200, usage=Usage(prompt_tokens=tokens, source="estimated"))
+        as_base64 = req.encoding_format == "base64"
+        data = [
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": base64.b64encode(vec.astype("<f4").tobytes()).decode()
+                if as_base64
+                else vec.tolist(),
+            }
+            for i, vec in enumerate(vectors)
+        ]
+        return {
+            "object": "list",
+            "data": data,
+            "model": target.name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not value or not all(isinstance(v, str) for v in value):
+        raise GatewayError(
+            400,
+            "the local embedding model takes text input (a string or a list of strings)",
+            param="input",
+            code="unsupported_parameter",
+        )
+    if any(not v.strip() for v in value):
+        raise GatewayError(400, "'input' must not contain empty strings", param="input", code="invalid_value")
+    return list(value)
