@@ -17,12 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from conftest import RedisServer, redis_binary  # noqa: E402
 
 from gateway.limits import BudgetSpec, LimitSpec, MemoryLimiter, RedisLimiter  # noqa: E402
 from gateway.limits.factory import redis_client  # noqa: E402
+from tests.limits.conftest import RedisServer, redis_binary  # noqa: E402
 
 KEY = LimitSpec(
     rpm=10**7,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from limits_helpers import admit
 
 from gateway.limits import Admission, BudgetSpec, LimitExceeded, LimitSpec
+from tests.limits.limits_helpers import admit
 
 
 def budget(period: str, usd: str) -> LimitSpec:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from limits_helpers import ZERO, admit
-
 from gateway.limits import Admission, BudgetSpec, LimitExceeded, LimitSpec
+from tests.limits.limits_helpers import ZERO, admit
 
 
 async def test_slots_are_taken_and_freed(limiter):

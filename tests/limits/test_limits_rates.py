@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from limits_helpers import ZERO, admit
 
 from gateway.limits import Admission, LimitExceeded, LimitSpec
+from tests.limits.limits_helpers import ZERO, admit
 
 
 async def test_rpm_admits_exactly_the_limit_then_refuses_with_details(limiter, clock):
