@@ -71,4 +71,5 @@ class RequestHistory:
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers as a plain dict, with every credential replaced by a fixed marker."""
-    return {k: (REDACTED if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    # str(): aiohttp's header names are multidict.istr, which orjson refuses as keys.
+    return {str(k): (REDACTED if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}

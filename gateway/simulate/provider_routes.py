@@ -186,8 +186,15 @@ def _plan_embeddings(
     state: SimState, body: Any, provider: Provider, request_id: str
 ) -> tuple[PlannedAnswer, str]:
     payload = state.embedder.response(body, default_dimensions=state.config.embedding_dimensions)
-    marker_text = body.get("input") if isinstance(body.get("input"), str) else ""
-    return PlannedAnswer(payload, None, 0), marker_text
+    return PlannedAnswer(payload, None, 0), _last_text_input(body.get("input"))
+
+
+def _last_text_input(raw: Any) -> str:
+    """Embeddings have no messages: markers are read from the (last) string input."""
+    if isinstance(raw, str):
+        return raw
+    texts = [item for item in raw if isinstance(item, str)] if isinstance(raw, list) else []
+    return texts[-1] if texts else ""
 
 
 def _plan_messages(
