@@ -13,7 +13,7 @@ from gateway.limits.base import DEFAULT_LEASE_S, WINDOW_S
 from gateway.limits.checks import Check, checks_for_call
 from gateway.limits.periods import period_end_s, period_index
 from gateway.limits.results import Admission, BudgetState, LimitExceeded, LimitState, Scope
-from gateway.limits.spec import LimitSpec, usd_to_micro
+from gateway.limits.spec import LimitSpec, actual_cost_micro, usd_to_micro
 
 SWEEP_EVERY = 4096  # admits between two sweeps of idle state
 
@@ -112,7 +112,7 @@ class MemoryLimiter:
         if admission.settled:
             return
         admission.settled = True
-        actual_micro = usd_to_micro(actual_cost_usd)
+        actual_micro = actual_cost_micro(actual_cost_usd, admission.max_cost_micro)
         with self._lock:
             if self._inflight.pop(admission.id, None) is None:
                 return  # its lease ran out: the reservation stands as the worst case

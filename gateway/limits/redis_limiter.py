@@ -12,7 +12,7 @@ from gateway.limits.base import DEFAULT_LEASE_S, WINDOW_S
 from gateway.limits.checks import Check, checks_for_call
 from gateway.limits.lua import ADMIT, SETTLE, SPEND
 from gateway.limits.results import Admission, BudgetState, LimitExceeded, LimitState, Scope
-from gateway.limits.spec import LimitSpec, usd_to_micro
+from gateway.limits.spec import LimitSpec, actual_cost_micro, usd_to_micro
 
 # One hash tag for every key: the multi-key scripts then also run on a Redis Cluster (in one slot).
 DEFAULT_PREFIX = "{gwlim}:"
@@ -115,7 +115,7 @@ class RedisLimiter:
         if admission.settled or not admission.checks:
             admission.settled = True
             return
-        actual_micro = usd_to_micro(actual_cost_usd)
+        actual_micro = actual_cost_micro(actual_cost_usd, admission.max_cost_micro)
         keys = [self._inflight_key]
         args: list[str | int] = [self._now_arg(), WINDOW_S, admission.id]
         for check, period in zip(admission.checks, admission.periods, strict=True):

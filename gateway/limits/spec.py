@@ -25,6 +25,14 @@ def usd_to_micro(usd: Decimal | float | int | str) -> int:
     return int((value / MICRO).to_integral_value(rounding="ROUND_CEILING"))
 
 
+def actual_cost_micro(actual_usd: Decimal | float | int, reserved_micro: int) -> int:
+    """The real cost to settle: never negative; an unknown (non-finite) cost counts as the reservation."""
+    value = actual_usd if isinstance(actual_usd, Decimal) else Decimal(str(actual_usd))
+    if not value.is_finite():
+        return reserved_micro
+    return max(0, usd_to_micro(value))
+
+
 def micro_to_usd(micro: int) -> Decimal:
     return (Decimal(micro) * MICRO).quantize(MICRO)
 

@@ -153,3 +153,15 @@ async def test_refused_budget_call_reserves_nothing_elsewhere(limiter):
     admitted = await admit(limiter, key_limits=LimitSpec(rpm=5))
     assert isinstance(admitted, Admission)
     assert admitted.states[0].remaining == 4
+
+
+@pytest.mark.parametrize(
+    ("actual", "spent"),
+    [(Decimal("-1"), Decimal("0")), (Decimal("NaN"), Decimal("0.3")), (0.05, Decimal("0.05"))],
+)
+async def test_odd_actual_costs_settle_safely(limiter, actual, spent):
+    spec = budget("total", "1")
+    call = await admit(limiter, key_limits=spec, cost=Decimal("0.30"))
+    await limiter.settle(call, actual_tokens=-5, actual_cost_usd=actual)
+    [state] = await limiter.spend("key", "k1")
+    assert (state.spent_usd, state.reserved_usd) == (spent, Decimal("0"))
