@@ -27,7 +27,10 @@ class Limiter(Protocol):
         tokens: int,
         max_cost_usd: Decimal,
     ) -> Admission | LimitExceeded:
-        """Reserve every applicable limit at once, or nothing and say which limit refused."""
+        """Reserve every applicable limit at once, or nothing and say which limit refused.
+
+        tokens: prompt tokens + the requested max_tokens; max_cost_usd: the call's worst-case price.
+        """
         ...
 
     async def settle(self, admission: Admission, *, actual_tokens: int, actual_cost_usd: Decimal) -> None:

@@ -14,6 +14,9 @@ What happens to each kind of limit during a Redis outage, and why:
   is back; settle is idempotent on the Redis side, so a replay never counts twice. Until then their
   reservations stand at the worst case, which only errs on the safe side.
 
+A reply lost after Redis ran the admit script (a timeout) leaves that call counted both in Redis and
+locally until its window or lease ends: the error is on the safe side.
+
 Recovery needs no restart: after a failure Redis is skipped for `retry_interval_s`, then one call probes it
 (the client reconnects on its own) while the others stay local; the first success ends the outage.
 """

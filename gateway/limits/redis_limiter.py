@@ -1,4 +1,8 @@
-"""The shared limiter: every counter in Redis, one atomic Lua call per admit and per settle."""
+"""The shared limiter: every counter in Redis, one atomic Lua call per admit and per settle.
+
+Budgets live only here: run Redis with persistence (appendonly yes), or a Redis that restarts empty
+forgets the spend of the current day, month and total. Rate windows and slots may be lost safely.
+"""
 
 from __future__ import annotations
 
