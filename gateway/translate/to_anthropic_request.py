@@ -26,6 +26,8 @@ def openai_to_anthropic_request(
     body: dict[str, Any], *, upstream_model: str, default_max_tokens: int = 4096
 ) -> dict[str, Any]:
     """Translate a /v1/chat/completions body for Anthropic; fields Anthropic lacks are dropped."""
+    if not isinstance(body, dict):
+        raise invalid("body", "must be a JSON object")
     n = body.get("n")
     if n is not None and n != 1:
         raise unsupported("n", "Anthropic models return one choice per request; n must be 1")

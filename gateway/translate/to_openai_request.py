@@ -27,8 +27,15 @@ def anthropic_to_openai_request(
     for message in body["messages"]:
         if message["role"] == "user":
             messages.extend(_user_messages(message["content"]))
-        else:
-            messages.append(_assistant_message(message["content"]))
+            continue
+        converted = _assistant_message(message["content"])
+        previous = messages[-1] if messages else None
+        if previous is not None and previous["role"] == "assistant":
+            # Anthropic merges consecutive assistant turns; OpenAI needs tool messages right after tool_calls.
+            _merge_assistant(previous, converted)
+        elif converted["content"] or converted.get("tool_calls"):
+            messages.append(converted)
+        # An empty final assistant turn (an empty prefill) means nothing to OpenAI: dropped.
 
     out: dict[str, Any] = {
         "model": upstream_model,
@@ -142,6 +149,13 @@ def _assistant_message(content: str | list[dict[str, Any]]) -> Message:
     elif message["content"] is None:
         message["content"] = ""
     return message
+
+
+def _merge_assistant(into: Message, other: Message) -> None:
+    text = (into["content"] or "") + (other["content"] or "")
+    into["content"] = text or (None if into.get("tool_calls") or other.get("tool_calls") else "")
+    if other.get("tool_calls"):
+        into["tool_calls"] = into.get("tool_calls", []) + other["tool_calls"]
 
 
 def _tool(tool: dict[str, Any], i: int) -> dict[str, Any]:

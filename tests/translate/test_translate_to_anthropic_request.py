@@ -477,6 +477,13 @@ def test_bad_inputs_are_400_with_the_param_path(body: dict[str, Any], param: str
     assert _error(body).param == param
 
 
+@pytest.mark.parametrize("body", [None, [], "hi"])
+def test_a_body_that_is_not_an_object(body: Any):
+    with pytest.raises(GatewayError) as err:
+        openai_to_anthropic_request(body, upstream_model=MODEL)
+    assert err.value.param == "body"
+
+
 def test_unsupported_content_parts_say_so_in_the_code():
     err = _error(
         {"messages": [user([{"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}])]}

@@ -250,6 +250,34 @@ def test_final_assistant_prefill_is_kept():
     assert translate(body)["messages"][-1] == {"role": "assistant", "content": "{"}
 
 
+def test_empty_final_prefill_is_dropped_and_consecutive_assistant_turns_merge():
+    body = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": "Calling."},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]},
+            {"role": "assistant", "content": ""},
+        ],
+    }
+    assert translate(body)["messages"] == [
+        {"role": "user", "content": "go"},
+        {
+            "role": "assistant",
+            "content": "Calling.",
+            "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "t1", "content": "ok"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("choice", "expected"),
     [
