@@ -36,7 +36,8 @@ def failed_conditions(when: When, facts: RequestFacts) -> list[str]:
     failed: list[str] = []
     if when.sensitivity_at_least is not None:
         level = c.sensitivity.level
-        if LEVEL_RANK[level] < LEVEL_RANK[when.sensitivity_at_least]:
+        # A level the classifier should never send counts as the highest: fail safe, not open.
+        if LEVEL_RANK.get(level, 3) < LEVEL_RANK[when.sensitivity_at_least]:
             failed.append(f"sensitivity {level!r} < {when.sensitivity_at_least!r}")
     if when.sensitive_categories is not None:
         found = c.sensitivity.categories()
@@ -49,10 +50,10 @@ def failed_conditions(when: When, facts: RequestFacts) -> list[str]:
         if not kinds.intersection(when.sensitive_kinds):
             failed.append(f"sensitive kinds {sorted(kinds)} share none of {list(when.sensitive_kinds)}")
     if when.complexity_at_least is not None:
-        if TIER_RANK[c.complexity.tier] < TIER_RANK[when.complexity_at_least]:
+        if TIER_RANK.get(c.complexity.tier, 2) < TIER_RANK[when.complexity_at_least]:
             failed.append(f"complexity {c.complexity.tier!r} < {when.complexity_at_least!r}")
     if when.complexity_at_most is not None:
-        if TIER_RANK[c.complexity.tier] > TIER_RANK[when.complexity_at_most]:
+        if TIER_RANK.get(c.complexity.tier, 2) > TIER_RANK[when.complexity_at_most]:
             failed.append(f"complexity {c.complexity.tier!r} > {when.complexity_at_most!r}")
     if when.complexity_score is not None and not when.complexity_score.holds(c.complexity.score):
         failed.append(f"complexity score {c.complexity.score:g} outside {when.complexity_score.describe()}")

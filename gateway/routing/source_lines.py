@@ -28,7 +28,19 @@ class ParsedSource:
         return None
 
 
+# Far beyond any real policy; stops alias bombs ("billion laughs") and self-referencing anchors.
+MAX_NODES = 50_000
+MAX_DEPTH = 40
+TOO_LARGE = "the document is too large or nested too deeply"
+
+
+class DocumentTooLarge(Exception):
+    """The document expands to more nodes, or nests deeper, than any policy needs."""
+
+
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[PolicyError]) -> None:
+    if len(lines) > MAX_NODES or len(loc) > MAX_DEPTH:
+        raise DocumentTooLarge(format_path(loc))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -67,6 +79,10 @@ def parse_yaml(text: str) -> ParsedSource:
         parsed.lines[()] = node.start_mark.line + 1
         _walk(node, (), parsed.lines, parsed.problems)
         parsed.data = loader.construct_document(node)
+    except DocumentTooLarge as exc:
+        message = f"{TOO_LARGE} (more than {MAX_NODES} values or {MAX_DEPTH} levels)"
+        parsed.problems.append(PolicyError(str(exc), message))
+        parsed.data = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -104,4 +120,5 @@ def parse_json(text: str) -> ParsedSource:
     as_yaml = parse_yaml(text)
     if not as_yaml.problems:
         parsed.lines = as_yaml.lines
+    parsed.problems.extend(p for p in as_yaml.problems if p.message.startswith(TOO_LARGE))
     return parsed

@@ -67,7 +67,7 @@ def order_by_strategy(
 
 def _latency_key(stats: TargetStats | None) -> tuple[bool, float]:
     # Unmeasured targets go after measured ones: a known latency beats a guess.
-    if stats is None or stats.p50_latency_ms is None:
+    if stats is None or stats.p50_latency_ms is None or math.isnan(stats.p50_latency_ms):
         return (True, 0.0)
     return (False, stats.p50_latency_ms)
 

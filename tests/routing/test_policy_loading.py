@@ -407,3 +407,27 @@ def test_json_syntax_errors_and_duplicate_keys() -> None:
 def test_unknown_format_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="fmt"):
         load_policy("name: x", fmt="toml")  # type: ignore[arg-type]
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        bomb.append(
+            f"{'abcdefghij'[i]}: &{'abcdefghij'[i]} [" + ", ".join([f"*{'abcdefghij'[i - 1]}"] * 10) + "]"
+        )
+    (error,) = errors_of("\n".join(bomb) + "\n")
+    assert "too large or nested too deeply" in error.message
+
+
+def test_self_referencing_anchor_is_refused() -> None:
+    (error,) = errors_of("name: &loop\n  - *loop\n")
+    assert "too large or nested too deeply" in error.message
+
+
+def test_deeply_nested_json_is_refused() -> None:
+    nested = {"task": ["code"]}
+    for _ in range(60):
+        nested = {"any_of": [nested]}
+    data = {"name": "deep", "targets": {}, "rules": [{"name": "r", "when": nested, "route": "x"}]}
+    problems = errors_of(json.dumps(data), fmt="json")
+    assert any("too large or nested too deeply" in p.message for p in problems)

@@ -148,3 +148,14 @@ def test_allowed_models_excluding_everything_is_403(default_policy: Policy) -> N
 def test_no_requested_model_gets_sensitive_data_outside(default_policy: Policy, model: str) -> None:
     decision = run(default_policy, model=model, level="low", tier="high", task="code")
     assert decision.chain == (LLAMA,)
+
+
+def test_an_unexpected_sensitivity_level_fails_safe(default_policy: Policy) -> None:
+    decision = run(default_policy, level="critical", findings=(), tier="high")
+    assert decision.chain == (LLAMA,)
+
+
+def test_unexpected_complexity_tier_and_nan_latency_do_not_crash(default_policy: Policy) -> None:
+    stats = {GPT: TargetStats(float("nan")), CLAUDE: TargetStats(300.0)}
+    decision = run(default_policy, tier="extreme", score=0.99, stats=stats)
+    assert decision.chain == (CLAUDE, GPT, LLAMA)
