@@ -1,4 +1,16 @@
-"""Wire-format translation between OpenAI Chat Completions and Anthropic Messages: plain dicts, no I/O."""
+"""Wire-format translation between OpenAI Chat Completions and Anthropic Messages: plain dicts, no I/O.
+
+Streaming, Anthropic upstream behind /v1/chat/completions::
+
+    parser, conv = SSEParser(), AnthropicToOpenAIStream(model=alias)
+    for name, data in parser.feed(network_bytes):
+        for chunk in conv.feed(name, orjson.loads(data)):
+            send(format_sse(None, chunk))
+    # then conv.usage_chunk() if stream_options.include_usage, then b"data: [DONE]\n\n"
+
+Streaming, OpenAI-compatible upstream behind /v1/messages: ``OpenAIToAnthropicStream.feed(chunk)`` per
+``data:`` payload, ``finish()`` on ``[DONE]`` or end of stream; send each pair as ``format_sse(name, data)``.
+"""
 
 from gateway.translate.from_anthropic_response import anthropic_to_openai_response
 from gateway.translate.from_anthropic_stream import AnthropicToOpenAIStream
