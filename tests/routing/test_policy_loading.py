@@ -424,8 +424,8 @@ def test_self_referencing_anchor_is_refused() -> None:
     assert "too large or nested too deeply" in error.message
 
 
+def test_deeply_nested_json_is_refused() -> None:
     nested: dict[str, object] = {"task": ["code"]}
-    nested = {"task": ["code"]}
     for _ in range(60):
         nested = {"any_of": [nested]}
     data = {"name": "deep", "targets": {}, "rules": [{"name": "r", "when": nested, "route": "x"}]}
