@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from gateway.routing import Policy, TargetStats, diff_policies, explain, load_policy, policy_to_yaml
 from gateway.routing.prices import default_price, price_map_path
@@ -79,3 +82,14 @@ def test_price_map_is_read_from_the_installed_litellm_without_importing_it() -> 
         "assert default_price('gpt-4o') is not None; assert 'litellm' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=REPO, timeout=60)
+
+
+POLICY_FILES = [DEFAULT_POLICY, *sorted((REPO / "router_policies" / "examples").glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
+def test_every_shipped_policy_round_trips_through_yaml_and_json(path: Path) -> None:
+    policy = load_policy(path.read_text())
+    assert isinstance(policy, Policy)
+    assert load_policy(policy_to_yaml(policy)) == policy
+    assert load_policy(policy.model_dump_json(), fmt="json") == policy
