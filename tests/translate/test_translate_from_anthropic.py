@@ -10,13 +10,6 @@ import orjson
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from translate_samples import (
-    ANTHROPIC_MESSAGE,
-    ANTHROPIC_TEXT_STREAM,
-    ANTHROPIC_TOOL_MESSAGE,
-    WEATHER_TOOL_OPENAI,
-    anthropic_tool_stream,
-)
 
 from gateway.errors import GatewayError
 from gateway.translate import (
@@ -25,6 +18,13 @@ from gateway.translate import (
     anthropic_to_openai_response,
     format_sse,
     openai_to_anthropic_request,
+)
+from tests.translate.translate_samples import (
+    ANTHROPIC_MESSAGE,
+    ANTHROPIC_TEXT_STREAM,
+    ANTHROPIC_TOOL_MESSAGE,
+    WEATHER_TOOL_OPENAI,
+    anthropic_tool_stream,
 )
 
 

@@ -11,15 +11,6 @@ import pydantic
 import pytest
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message, RawMessageStreamEvent
-from translate_samples import (
-    OPENAI_COMPLETION,
-    OPENAI_TOOL_COMPLETION,
-    WEATHER_TOOL_ANTHROPIC,
-    openai_chunk,
-    openai_text_stream,
-    openai_tool_stream,
-    openai_usage_chunk,
-)
 
 from gateway.errors import GatewayError
 from gateway.translate import (
@@ -29,6 +20,15 @@ from gateway.translate import (
     format_sse,
     openai_to_anthropic_response,
     validate_anthropic_request,
+)
+from tests.translate.translate_samples import (
+    OPENAI_COMPLETION,
+    OPENAI_TOOL_COMPLETION,
+    WEATHER_TOOL_ANTHROPIC,
+    openai_chunk,
+    openai_text_stream,
+    openai_tool_stream,
+    openai_usage_chunk,
 )
 
 EVENT = pydantic.TypeAdapter(RawMessageStreamEvent)

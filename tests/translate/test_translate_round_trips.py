@@ -5,16 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from translate_samples import (
-    ANTHROPIC_MESSAGE,
-    ANTHROPIC_TEXT_STREAM,
-    ANTHROPIC_TOOL_MESSAGE,
-    OPENAI_TOOL_COMPLETION,
-    PNG_B64,
-    WEATHER_TOOL_ANTHROPIC,
-    anthropic_tool_stream,
-    openai_tool_stream,
-)
 
 from gateway.translate import (
     AnthropicToOpenAIStream,
@@ -25,6 +15,16 @@ from gateway.translate import (
     openai_to_anthropic_request,
     openai_to_anthropic_response,
     validate_anthropic_request,
+)
+from tests.translate.translate_samples import (
+    ANTHROPIC_MESSAGE,
+    ANTHROPIC_TEXT_STREAM,
+    ANTHROPIC_TOOL_MESSAGE,
+    OPENAI_TOOL_COMPLETION,
+    PNG_B64,
+    WEATHER_TOOL_ANTHROPIC,
+    anthropic_tool_stream,
+    openai_tool_stream,
 )
 
 

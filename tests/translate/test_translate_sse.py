@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 import orjson
-from translate_samples import ANTHROPIC_TEXT_STREAM, anthropic_tool_stream
 
 from gateway.translate import SSEParser, format_sse
+from tests.translate.translate_samples import ANTHROPIC_TEXT_STREAM, anthropic_tool_stream
 
 
 def parse_all(chunks: list[bytes]) -> list[tuple[str | None, str]]:

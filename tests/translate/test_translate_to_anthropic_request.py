@@ -6,10 +6,10 @@ from typing import Any
 
 import orjson
 import pytest
-from translate_samples import PNG_B64, WEATHER_TOOL_OPENAI
 
 from gateway.errors import GatewayError
 from gateway.translate import openai_to_anthropic_request
+from tests.translate.translate_samples import PNG_B64, WEATHER_TOOL_OPENAI
 
 MODEL = "claude-sonnet-4-5"
 

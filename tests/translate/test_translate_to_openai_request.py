@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from translate_samples import PNG_B64, WEATHER_TOOL_ANTHROPIC, WEATHER_TOOL_OPENAI
 
 from gateway.errors import GatewayError
 from gateway.translate import (
@@ -13,6 +12,7 @@ from gateway.translate import (
     openai_to_anthropic_request,
     validate_anthropic_request,
 )
+from tests.translate.translate_samples import PNG_B64, WEATHER_TOOL_ANTHROPIC, WEATHER_TOOL_OPENAI
 
 MODEL = "gpt-4o"
 

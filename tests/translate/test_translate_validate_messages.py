@@ -6,10 +6,10 @@ import copy
 from typing import Any
 
 import pytest
-from translate_samples import PNG_B64, WEATHER_TOOL_ANTHROPIC
 
 from gateway.errors import GatewayError
 from gateway.translate import validate_anthropic_request
+from tests.translate.translate_samples import PNG_B64, WEATHER_TOOL_ANTHROPIC
 
 
 def valid_body() -> dict[str, Any]:
