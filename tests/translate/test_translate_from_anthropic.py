@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx2  # the openai SDK's own HTTP client package (a fork of httpx)
 import openai
@@ -296,7 +296,7 @@ def test_openai_sdk_client_streams_through_the_translation():
     with client.chat.completions.stream(
         model="gpt-4o",
         messages=[{"role": "user", "content": "Weather in SF?"}],
-        tools=[WEATHER_TOOL_OPENAI],
+        tools=[cast(Any, WEATHER_TOOL_OPENAI)],
         stream_options={"include_usage": True},
     ) as stream:
         final = stream.get_final_completion()

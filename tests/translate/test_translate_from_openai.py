@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx2  # the anthropic SDK's own HTTP client package (a fork of httpx)
@@ -315,7 +315,7 @@ def test_anthropic_sdk_client_streams_through_the_translation():
     with client.messages.stream(
         model="claude-sonnet-4-5",
         max_tokens=512,
-        tools=[WEATHER_TOOL_ANTHROPIC],
+        tools=[cast(Any, WEATHER_TOOL_ANTHROPIC)],
         messages=[{"role": "user", "content": "Weather in Paris and Bogotá?"}],
     ) as stream:
         final = stream.get_final_message()
