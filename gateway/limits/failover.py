@@ -117,6 +117,8 @@ class FailoverLimiter:
             else:
                 self._redis_ok()
                 return result
+            finally:
+                self._probing = False  # also when the caller was cancelled mid-probe
         return self._admit_locally(checks, tokens=tokens, max_cost_micro=max_cost_micro)
 
     async def settle(self, admission: Admission, *, actual_tokens: int, actual_cost_usd: Decimal) -> None:
@@ -129,8 +131,11 @@ class FailoverLimiter:
             return
         if self.health.redis_up:
             try:
-                await self._primary.settle(
-                    admission, actual_tokens=actual_tokens, actual_cost_usd=actual_cost_usd
+                # Shielded: a client that disconnects mid-settle must not leave its slot taken.
+                await asyncio.shield(
+                    self._primary.settle(
+                        admission, actual_tokens=actual_tokens, actual_cost_usd=actual_cost_usd
+                    )
                 )
                 return
             except REDIS_DOWN_ERRORS as exc:

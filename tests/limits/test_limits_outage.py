@@ -122,3 +122,26 @@ async def test_frozen_redis_times_out_and_recovers(own_redis_server):
         assert limiter.health.redis_up and limiter.health.outages == 1
     finally:
         await limiter.close()
+
+
+async def test_a_probe_cancelled_mid_flight_does_not_stop_recovery(own_redis_server):
+    limiter = build_limiter(own_redis_server.url, retry_interval_s=0.2)
+    assert isinstance(limiter, FailoverLimiter)
+    try:
+        own_redis_server.pause()
+        assert (await call(limiter, key_limits=RATES)).backend == "memory"
+        await asyncio.sleep(0.3)  # the next call probes Redis, which hangs
+        probe = asyncio.create_task(call(limiter, key_limits=RATES))
+        await asyncio.sleep(0.1)
+        probe.cancel()  # as when the client disconnects
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+        own_redis_server.resume()
+
+        async def back_on_redis() -> bool:
+            result = await call(limiter, key_limits=LimitSpec(rpm=1000), key="probe")
+            return isinstance(result, Admission) and result.backend == "redis"
+
+        await until(back_on_redis, timeout_s=5)
+    finally:
+        await limiter.close()
