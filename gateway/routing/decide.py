@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.auth.principal import Principal
 from gateway.classify.types import Classification
@@ -63,9 +63,20 @@ class Decision:
 
 @dataclass
 class _Dropped:
-    sensitive: list[str]
-    not_allowed: list[str]
-    incapable: list[str]
+    """Targets taken out of a chain, by reason, for the refusal message when nothing is left."""
+
+    sensitive: list[str] = field(default_factory=list)
+    not_allowed: list[str] = field(default_factory=list)
+    incapable: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """The request as the rules see it: the model name they match on and the target it names, if any."""
+
+    model: str
+    kind: RequestedKind
+    named_target: str | None
 
 
 def decide(
@@ -79,12 +90,11 @@ def decide(
 ) -> Decision:
     """Apply the first matching rule, then the guards: capability, sensitive data, allowed models."""
     steps: list[str] = []
-    sensitive_data = classification.sensitivity.is_sensitive
 
-    def finish(
+    def result(
+        rule: Rule | None = None,
+        trace: Sequence[RuleTrace] = (),
         *,
-        rule: Rule | None,
-        trace: list[RuleTrace],
         chain: Sequence[str] = (),
         refusal: Refusal | None = None,
     ) -> Decision:
@@ -95,66 +105,105 @@ def decide(
             policy_name=policy.name,
             policy_version=policy.version,
             requested_model=requested_model,
-            sensitive=sensitive_data or bool(rule and rule.keeps_data_internal),
+            sensitive=classification.sensitivity.is_sensitive or bool(rule and rule.keeps_data_internal),
             trace=tuple(trace),
             steps=tuple(steps),
             refusal=refusal,
         )
 
+    request = _interpret_requested_model(policy, classification, requested_model, steps)
+    if isinstance(request, Refusal):
+        return result(refusal=request)
+
+    matched, trace = _first_matching_rule(
+        policy, RequestFacts(classification, principal, request.model, request.kind), request
+    )
+    if matched is None:
+        message = f"No rule of policy {policy.name!r} matches this request."
+        return result(trace=trace, refusal=Refusal(500, message, "no_rule_matched"))
+    if matched.block is not None:
+        steps.append(f"rule {matched.name!r} blocks the request")
+        return result(
+            matched, trace, refusal=Refusal(matched.block.status, matched.block.message, "blocked_by_policy")
+        )
+
+    internal_only = classification.sensitivity.is_sensitive or matched.keeps_data_internal
+    dropped = _Dropped()
+    chain = _build_chain(
+        policy,
+        matched,
+        request,
+        classification=classification,
+        principal=principal,
+        target_stats=target_stats,
+        internal_only=internal_only,
+        rng=rng,
+        dropped=dropped,
+        steps=steps,
+    )
+    if internal_only:
+        # The last word, whatever the rule said: sensitive data never reaches an external target.
+        chain = [n for n in chain if policy.targets[n].internal]
+    if not chain:
+        return result(
+            matched, trace, refusal=_empty_chain_refusal(dropped, classification, internal_only=internal_only)
+        )
+    return result(matched, trace, chain=chain)
+
+
+def _interpret_requested_model(
+    policy: Policy, classification: Classification, requested_model: str, steps: list[str]
+) -> _Request | Refusal:
+    """Alias, target or unknown; and what an explicit external model means for a sensitive request."""
     kind, named_target = _requested(policy, requested_model)
     if kind == "unknown" and not _mentioned_by_rules(policy, requested_model):
         offered = ", ".join([*policy.aliases, *policy.targets])
         message = f"The model {requested_model!r} is not offered here. Choose one of: {offered}."
-        return finish(rule=None, trace=[], refusal=Refusal(404, message, "model_not_found"))
-
-    effective_model = requested_model
-    if (
-        kind == "target"
-        and named_target is not None
-        and sensitive_data
-        and not policy.targets[named_target].internal
-    ):
-        if policy.settings.explicit_external_sensitive == "refuse":
-            message = (
-                f"The request contains sensitive data ({_describe_findings(classification)}), "
-                f"so it may not be "
-                f"sent to the external model {requested_model!r}. Use an internal model or the alias "
-                f"{(policy.aliases or ('auto',))[0]!r}."
-            )
-            steps.append(f"explicit external model {requested_model!r} refused: sensitive data")
-            return finish(rule=None, trace=[], refusal=Refusal(403, message, "sensitive_data_external_model"))
-        effective_model = policy.aliases[0] if policy.aliases else requested_model
-        kind, named_target = "alias", None
-        steps.append(
-            f"explicit external model {requested_model!r} with sensitive data: "
-            f"rerouted as {effective_model!r}"
+        return Refusal(404, message, "model_not_found")
+    explicit_external = named_target is not None and not policy.targets[named_target].internal
+    if not (explicit_external and classification.sensitivity.is_sensitive):
+        return _Request(requested_model, kind, named_target)
+    if policy.settings.explicit_external_sensitive == "refuse":
+        steps.append(f"explicit external model {requested_model!r} refused: sensitive data")
+        message = (
+            f"The request contains sensitive data ({_describe_findings(classification)}), so it may not be "
+            f"sent to the external model {requested_model!r}. Use an internal model or the alias "
+            f"{(policy.aliases or ('auto',))[0]!r}."
         )
+        return Refusal(403, message, "sensitive_data_external_model")
+    rerouted = policy.aliases[0] if policy.aliases else requested_model
+    steps.append(f"explicit external model {requested_model!r} with sensitive data: rerouted as {rerouted!r}")
+    return _Request(rerouted, "alias", None)
 
-    facts = RequestFacts(classification, principal, effective_model, kind)
+
+def _first_matching_rule(
+    policy: Policy, facts: RequestFacts, request: _Request
+) -> tuple[Rule | None, list[RuleTrace]]:
     trace: list[RuleTrace] = []
-    matched: Rule | None = None
     for index, rule in enumerate(policy.rules):
         failed = failed_conditions(rule.when, facts)
-        if not failed and rule.route == REQUESTED_TARGET and named_target is None:
-            failed = [f"requested model {effective_model!r} names no target"]
+        if not failed and rule.route == REQUESTED_TARGET and request.named_target is None:
+            failed = [f"requested model {request.model!r} names no target"]
         trace.append(RuleTrace(index, rule.name, not failed, tuple(failed)))
         if not failed:
-            matched = rule
-            break
+            return rule, trace
+    return None, trace
 
-    if matched is None:
-        message = f"No rule of policy {policy.name!r} matches this request."
-        return finish(rule=None, trace=trace, refusal=Refusal(500, message, "no_rule_matched"))
-    if matched.block is not None:
-        steps.append(f"rule {matched.name!r} blocks the request")
-        return finish(
-            rule=matched,
-            trace=trace,
-            refusal=Refusal(matched.block.status, matched.block.message, "blocked_by_policy"),
-        )
 
-    internal_only = sensitive_data or matched.keeps_data_internal
-    dropped = _Dropped([], [], [])
+def _build_chain(
+    policy: Policy,
+    rule: Rule,
+    request: _Request,
+    *,
+    classification: Classification,
+    principal: Principal,
+    target_stats: Mapping[str, TargetStats],
+    internal_only: bool,
+    rng: random.Random | None,
+    dropped: _Dropped,
+    steps: list[str],
+) -> list[str]:
+    """The rule's targets in order, without those that may not or cannot serve; healthy ones first."""
 
     def usable(name: str) -> bool:
         target = policy.targets.get(name)
@@ -176,32 +225,22 @@ def decide(
             return False
         return True
 
-    if matched.candidates is not None:
-        assert matched.strategy is not None  # the model validator guarantees it
-        candidates = [n for n in matched.candidates if usable(n)]
+    if rule.candidates is not None:
         primary = order_by_strategy(
-            candidates,
-            strategy=matched.strategy,
+            [n for n in _unique(list(rule.candidates)) if usable(n)],
+            strategy=rule.strategy or "cheapest",
             policy=policy,
             needs=classification.needs,
             target_stats=target_stats,
-            weights=matched.weights,
+            weights=rule.weights,
             rng=rng,
         )
-        steps.append(f"candidates by {matched.strategy}: {primary}")
+        steps.append(f"candidates by {rule.strategy}: {primary}")
     else:
-        route = named_target if matched.route == REQUESTED_TARGET else matched.route
+        route = request.named_target if rule.route == REQUESTED_TARGET else rule.route
         primary = [route] if route is not None and usable(route) else []
-    chain = _unique([*primary, *(n for n in matched.fallbacks if n not in primary and usable(n))])
-
-    chain = _healthy_first(chain, target_stats, policy.settings.unhealthy_error_rate, steps)
-    if internal_only:
-        # The last word, whatever the rule said: sensitive data never reaches an external target.
-        chain = [n for n in chain if policy.targets[n].internal]
-    if not chain:
-        refusal = _empty_chain_refusal(dropped, classification, internal_only=internal_only)
-        return finish(rule=matched, trace=trace, refusal=refusal)
-    return finish(rule=matched, trace=trace, chain=chain)
+    fallbacks = [n for n in _unique(list(rule.fallbacks)) if n not in primary and usable(n)]
+    return _healthy_first([*primary, *fallbacks], target_stats, policy.settings.unhealthy_error_rate, steps)
 
 
 def _requested(policy: Policy, requested_model: str) -> tuple[RequestedKind, str | None]:
