@@ -63,6 +63,8 @@ class ConfidentialMarker(_Strict):
     terms: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     case_sensitive: bool = False
+    # Same fields as gateway.classify.markers.ConfidentialMarker: hand over with model_dump().
+    confidence: float = Field(default=1.0, ge=0, le=1)
 
     def compiled(self) -> tuple[re.Pattern[str], ...]:
         flags = 0 if self.case_sensitive else re.IGNORECASE
