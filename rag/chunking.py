@@ -113,7 +113,7 @@ class _Builder:
                 page=self.page,
             )
         )
-        self.parts, self.tokens = [], 0
+        self.parts, self.tokens, self.page = [], 0, None
         if carry_overlap and self.options.overlap_tokens:
             tail = self.tail(text)
             if tail:

@@ -82,4 +82,6 @@ def _flush(blocks: list[Block], inline: list[str]) -> None:
 
 def _add(blocks: list[Block], kind: str, text: str, *, level: int = 0) -> None:
     if text.strip():
-        blocks.append(Block(kind, text.strip(), level=level))  # type: ignore[arg-type]
+        # Code keeps its leading indentation; everything else is trimmed.
+        cleaned = text.strip("\n").rstrip() if kind == "code" else text.strip()
+        blocks.append(Block(kind, cleaned, level=level))  # type: ignore[arg-type]

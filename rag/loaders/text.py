@@ -42,7 +42,7 @@ def decode_text(data: bytes) -> str:
         raise UnsupportedFileTypeError("the file holds binary content, not text")
     if not text.strip():
         raise EmptyDocumentError("the file has no text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _looks_binary(data: bytes) -> bool:
