@@ -55,6 +55,9 @@ class SimConfig(BaseModel):
     # How long a "timeout" fault holds the request open (cancelled early by a disconnect or close()).
     timeout_fault_s: Annotated[float, Field(ge=0)] = 3600.0
     history_size: Annotated[int, Field(ge=0, le=100_000)] = 200
+    # OpenAI and Anthropic answer 400 to a body field they do not know (vLLM ignores them): this
+    # catches a gateway leaking its own extensions upstream. Turn off to accept anything.
+    reject_unknown_params: bool = True
     # Faults queued at start; POST /sim/faults appends to the same queue.
     faults: list[Fault] = Field(default_factory=list)
 

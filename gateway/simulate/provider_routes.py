@@ -16,6 +16,12 @@ from gateway.simulate import anthropic_messages, model_lists, openai_chat
 from gateway.simulate.config import Provider, SimConfig
 from gateway.simulate.delivery import JSON_HEADERS, PlannedAnswer, deliver, error_response, request_id_header
 from gateway.simulate.errors import SimRequestError, invalid
+from gateway.simulate.known_params import (
+    ANTHROPIC_MESSAGES_PARAMS,
+    OPENAI_CHAT_PARAMS,
+    OPENAI_EMBEDDING_PARAMS,
+    reject_unknown,
+)
 from gateway.simulate.replies import plan_replies
 from gateway.simulate.state import SIM_STATE, SimState
 
@@ -163,6 +169,8 @@ def _unauthorized(provider: Provider, *, missing: bool) -> SimRequestError:
 
 
 def _plan_chat(state: SimState, body: Any, provider: Provider, request_id: str) -> tuple[PlannedAnswer, str]:
+    if provider == "openai" and state.config.reject_unknown_params and isinstance(body, dict):
+        reject_unknown(body, OPENAI_CHAT_PARAMS)
     call = openai_chat.parse_chat(body, counter=state.counter)
     if provider == "vllm":
         openai_chat.ensure_served_model(call, state.config.served_model)
@@ -185,6 +193,8 @@ def _plan_chat(state: SimState, body: Any, provider: Provider, request_id: str) 
 def _plan_embeddings(
     state: SimState, body: Any, provider: Provider, request_id: str
 ) -> tuple[PlannedAnswer, str]:
+    if state.config.reject_unknown_params and isinstance(body, dict):
+        reject_unknown(body, OPENAI_EMBEDDING_PARAMS)
     payload = state.embedder.response(body, default_dimensions=state.config.embedding_dimensions)
     return PlannedAnswer(payload, None, 0), _last_text_input(body.get("input"))
 
@@ -200,6 +210,8 @@ def _last_text_input(raw: Any) -> str:
 def _plan_messages(
     state: SimState, body: Any, provider: Provider, request_id: str
 ) -> tuple[PlannedAnswer, str]:
+    if state.config.reject_unknown_params and isinstance(body, dict):
+        reject_unknown(body, ANTHROPIC_MESSAGES_PARAMS, anthropic_style=True)
     call = anthropic_messages.parse_messages(body, counter=state.counter)
     completion = plan_replies(
         call.reply, counter=state.counter, default_tokens=state.config.completion_tokens

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aiohttp
 import anthropic
 import jsonschema
 import pytest
 from anthropic import AsyncAnthropic
+from anthropic.types import MessageParam, ToolParam
 
 from gateway.simulate import SimServer
 
 from .conftest import ANTHROPIC_KEY
 
-USER = [{"role": "user", "content": "Name three rivers in Europe."}]
+USER: list[MessageParam] = [{"role": "user", "content": "Name three rivers in Europe."}]
 HEADERS = {"x-api-key": ANTHROPIC_KEY, "anthropic-version": "2023-06-01"}
-SEARCH_TOOL = {
+SEARCH_TOOL: ToolParam = {
     "name": "search_docs",
     "description": "Search the documentation",
     "input_schema": {
@@ -116,7 +118,7 @@ async def test_system_as_string_or_blocks_counts_as_input(
     anthropic_client: AsyncAnthropic, system: object
 ) -> None:
     bare = await anthropic_client.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=USER)
-    with_system = await anthropic_client.messages.create(
+    with_system = await anthropic_client.messages.create(  # type: ignore[call-overload]
         model="claude-sonnet-4-5",
         max_tokens=50,
         messages=USER,
@@ -126,7 +128,7 @@ async def test_system_as_string_or_blocks_counts_as_input(
 
 
 async def test_tool_named_in_the_prompt_gives_a_tool_use_block(anthropic_client: AsyncAnthropic) -> None:
-    messages = [{"role": "user", "content": "Use search_docs to find the install guide"}]
+    messages: list[Any] = [{"role": "user", "content": "Use search_docs to find the install guide"}]
     message = await anthropic_client.messages.create(
         model="claude-sonnet-4-5",
         max_tokens=200,
@@ -180,7 +182,7 @@ async def test_sdk_stream_of_tool_use_parses_the_input(anthropic_client: AsyncAn
     ],
 )
 async def test_tool_choice_modes(anthropic_client: AsyncAnthropic, tool_choice: dict, expected: str) -> None:
-    message = await anthropic_client.messages.create(
+    message = await anthropic_client.messages.create(  # type: ignore[call-overload]
         model="claude-sonnet-4-5",
         max_tokens=200,
         messages=USER,
@@ -191,7 +193,7 @@ async def test_tool_choice_modes(anthropic_client: AsyncAnthropic, tool_choice: 
 
 
 async def test_tool_result_gets_a_text_answer(anthropic_client: AsyncAnthropic) -> None:
-    messages = [
+    messages: list[Any] = [
         {"role": "user", "content": "call search_docs"},
         {
             "role": "assistant",

@@ -7,12 +7,13 @@ import json
 import aiohttp
 import pytest
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from gateway.simulate import REDACTED, SimServer
 
 from .conftest import ANTHROPIC_KEY, OPENAI_KEY
 
-USER = [{"role": "user", "content": "Count to three."}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Count to three."}]
 
 
 async def test_config_is_readable_with_keys_redacted(sim: SimServer, http: aiohttp.ClientSession) -> None:

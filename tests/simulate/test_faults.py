@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from typing import Any
 
 import aiohttp
 import anthropic
@@ -14,12 +15,13 @@ import openai
 import pytest
 from anthropic import AsyncAnthropic
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from gateway.simulate import SimServer
 
 from .conftest import ANTHROPIC_KEY, OPENAI_KEY
 
-USER = [{"role": "user", "content": "Tell me a joke."}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me a joke."}]
 AUTH = {"Authorization": f"Bearer {OPENAI_KEY}"}
 
 
@@ -29,7 +31,7 @@ async def queue(http: aiohttp.ClientSession, sim: SimServer, *faults: dict) -> l
         return (await response.json())["faults"]
 
 
-def said(text: str) -> list[dict]:
+def said(text: str) -> list[Any]:
     return [{"role": "user", "content": text}]
 
 
@@ -124,8 +126,10 @@ async def test_drop_midstream_breaks_the_anthropic_stream(
     # anthropic's SDK lets the transport error of an interrupted stream through unwrapped.
     with pytest.raises((anthropic.APIConnectionError, httpx2.RemoteProtocolError)):
         async with anthropic_client.messages.stream(
-            model="claude-sonnet-4-5", max_tokens=50, messages=USER
-        ) as s:  # type: ignore[arg-type]
+            model="claude-sonnet-4-5",
+            max_tokens=50,
+            messages=USER,  # type: ignore[arg-type]
+        ) as s:
             async for event in s:
                 events.append(event.type)
     assert events[:2] == ["message_start", "content_block_start"]
@@ -307,7 +311,7 @@ async def test_marker_with_times_fires_only_that_often(openai_client: AsyncOpenA
 
 
 async def test_only_the_last_user_message_is_read(openai_client: AsyncOpenAI) -> None:
-    messages = [
+    messages: list[Any] = [
         {"role": "user", "content": "[[sim:500]]"},
         {"role": "assistant", "content": "ok"},
         {"role": "user", "content": "and now?"},

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aiohttp
 import jsonschema
 import openai
 import pytest
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from gateway.simulate import SimServer
 from gateway.simulate.tokens import TokenCounter
 
 from .conftest import OPENAI_KEY
 
-USER = [{"role": "user", "content": "What is the capital of France?"}]
-WEATHER_TOOL = {
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is the capital of France?"}]
+WEATHER_TOOL: ChatCompletionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -32,7 +34,7 @@ WEATHER_TOOL = {
         },
     },
 }
-TIME_TOOL = {
+TIME_TOOL: ChatCompletionToolParam = {
     "type": "function",
     "function": {
         "name": "get_time",
@@ -72,7 +74,7 @@ async def test_same_prompt_gives_the_same_text(openai_client: AsyncOpenAI) -> No
 async def test_prompt_tokens_follow_tiktoken_chat_counting(
     openai_client: AsyncOpenAI, token_counter: TokenCounter
 ) -> None:
-    messages = [{"role": "system", "content": "Be brief."}, *USER]
+    messages: list[Any] = [{"role": "system", "content": "Be brief."}, *USER]
     reply = await openai_client.chat.completions.create(model="gpt-4o", messages=messages)
     expected = 3 + sum(
         3 + token_counter.count(m["role"]) + token_counter.count(m["content"]) for m in messages
@@ -143,7 +145,8 @@ async def test_n_streamed_interleaves_choices(openai_client: AsyncOpenAI) -> Non
 
 @pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
 async def test_max_tokens_truncates_with_finish_length(openai_client: AsyncOpenAI, field: str) -> None:
-    reply = await openai_client.chat.completions.create(model="gpt-4o", messages=USER, **{field: 4})
+    limit: dict[str, Any] = {field: 4}
+    reply = await openai_client.chat.completions.create(model="gpt-4o", messages=USER, **limit)
     assert reply.choices[0].finish_reason == "length"
     assert reply.usage is not None and reply.usage.completion_tokens == 4
     assert reply.choices[0].message.content == "Simulated answer to"  # "Sim" "ulated" " answer" " to"
@@ -233,7 +236,7 @@ async def test_body_that_is_not_json_is_400(sim: SimServer, http: aiohttp.Client
 async def test_tool_named_in_the_prompt_is_called_with_schema_valid_arguments(
     openai_client: AsyncOpenAI,
 ) -> None:
-    messages = [{"role": "user", "content": "Please call get_weather for Paris"}]
+    messages: list[Any] = [{"role": "user", "content": "Please call get_weather for Paris"}]
     reply = await openai_client.chat.completions.create(
         model="gpt-4o", messages=messages, tools=[TIME_TOOL, WEATHER_TOOL]
     )
@@ -263,7 +266,7 @@ async def test_tool_choice_forces_the_named_tool(openai_client: AsyncOpenAI) -> 
         tool_choice={"type": "function", "function": {"name": "get_time"}},
     )
     calls = reply.choices[0].message.tool_calls
-    assert calls is not None and calls[0].function.name == "get_time"
+    assert calls is not None and calls[0].function.name == "get_time"  # type: ignore[union-attr]
 
 
 async def test_tool_choice_required_calls_a_tool_and_none_never_does(openai_client: AsyncOpenAI) -> None:
@@ -271,7 +274,7 @@ async def test_tool_choice_required_calls_a_tool_and_none_never_does(openai_clie
         model="gpt-4o", messages=USER, tools=[WEATHER_TOOL], tool_choice="required"
     )
     assert required.choices[0].finish_reason == "tool_calls"
-    messages = [{"role": "user", "content": "use the get_weather tool"}]
+    messages: list[Any] = [{"role": "user", "content": "use the get_weather tool"}]
     none = await openai_client.chat.completions.create(
         model="gpt-4o", messages=messages, tools=[WEATHER_TOOL], tool_choice="none"
     )
@@ -293,7 +296,7 @@ async def test_tool_result_gets_a_text_answer_about_it(openai_client: AsyncOpenA
         model="gpt-4o", messages=[{"role": "user", "content": "use a tool please"}], tools=[WEATHER_TOOL]
     )
     call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
-    messages = [
+    messages: list[Any] = [
         {"role": "user", "content": "use a tool please"},
         first.choices[0].message.model_dump(exclude_none=True),
         {"role": "tool", "tool_call_id": call.id, "content": "Sunny and 21 degrees"},
@@ -335,7 +338,7 @@ async def test_streamed_tool_call_arrives_as_argument_deltas(openai_client: Asyn
 
 
 async def test_json_object_mode_returns_a_json_object(openai_client: AsyncOpenAI) -> None:
-    messages = [{"role": "user", "content": "Reply in JSON: what is 2+2?"}]
+    messages: list[Any] = [{"role": "user", "content": "Reply in JSON: what is 2+2?"}]
     reply = await openai_client.chat.completions.create(
         model="gpt-4o", messages=messages, response_format={"type": "json_object"}
     )

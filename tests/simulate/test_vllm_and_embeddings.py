@@ -9,13 +9,14 @@ import numpy as np
 import openai
 import pytest
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from gateway.simulate import SimServer
 from gateway.simulate.tokens import TokenCounter
 
 from .conftest import OPENAI_KEY, SERVED_MODEL, VLLM_KEY
 
-USER = [{"role": "user", "content": "Summarise the plot of Hamlet."}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Summarise the plot of Hamlet."}]
 
 
 async def test_vllm_lists_only_the_served_model_owned_by_vllm(vllm_client: AsyncOpenAI) -> None:
