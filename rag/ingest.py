@@ -87,7 +87,11 @@ class IngestionRunner:
             return
         task = asyncio.create_task(self._run(job), name=f"ingest:{job.store_id}:{job.file_id}")
         self._tasks[job.key] = task
-        task.add_done_callback(lambda _t, key=job.key: self._tasks.pop(key, None))
+
+        def forget(_task: asyncio.Task[None], key: JobKey = job.key) -> None:
+            self._tasks.pop(key, None)
+
+        task.add_done_callback(forget)
 
     async def wait(self, key: JobKey) -> None:
         """Wait for a running job of this attachment to finish (its own cleanup included)."""

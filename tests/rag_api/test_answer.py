@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rag.answer import attach_citations, build_rag_messages
 from rag.types import ChunkRecord, Hit
@@ -75,7 +76,7 @@ def test_no_hits_leaves_messages_alone() -> None:
 
 
 def test_input_messages_are_not_mutated() -> None:
-    original = [{"role": "user", "content": [{"type": "text", "text": "q"}]}]
+    original: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": "q"}]}]
     messages, _ = build_rag_messages(original, [hit("x")])
     messages[1]["content"][0]["text"] = "changed"
     assert original[0]["content"][0]["text"] == "q"

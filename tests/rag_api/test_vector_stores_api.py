@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import openai
 import pytest
@@ -161,18 +162,19 @@ def test_static_chunking_strategy_is_honoured_and_validated(server: RunningServe
         unique(f"Paragraph {i} talks about topic {i} in some detail.") * 4 for i in range(40)
     )
     file_id = upload(client, "long.txt", long_text)
-    strategy = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}}
+    strategy: Any = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}}
     done = client.vector_stores.files.create_and_poll(
         file_id=file_id,
         vector_store_id=store.id,
         chunking_strategy=strategy,
-        poll_interval_ms=50,  # type: ignore[arg-type]
+        poll_interval_ms=50,
     )
     assert done.chunking_strategy is not None and done.chunking_strategy.model_dump() == strategy
     small = len(server.chunks(TENANT_A, store.id, file_id))
     other = client.vector_stores.create(name="default chunking")
     client.vector_stores.files.create_and_poll(file_id=file_id, vector_store_id=other.id, poll_interval_ms=50)
     assert small > len(server.chunks(TENANT_A, other.id, file_id)) >= 1
+    bad: Any
     for bad in (
         {"type": "static", "static": {"max_chunk_size_tokens": 50, "chunk_overlap_tokens": 0}},
         {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 150}},
@@ -181,7 +183,7 @@ def test_static_chunking_strategy_is_honoured_and_validated(server: RunningServe
         with pytest.raises(openai.BadRequestError) as caught:
             client.vector_stores.files.create(
                 vector_store_id=store.id, file_id=file_id, chunking_strategy=bad
-            )  # type: ignore[arg-type]
+            )
         assert caught.value.response.json()["error"]["param"] == "chunking_strategy"
 
 
@@ -279,10 +281,9 @@ def test_search_filters_on_attributes(server: RunningServer) -> None:
         store.id, query="fruit colour", filters={"type": "eq", "key": "colour", "value": "green"}
     )
     assert {hit.file_id for hit in page.data} == {green}
+    unsupported: Any = {"type": "regex", "key": "colour", "value": "r.*"}
     with pytest.raises(openai.BadRequestError):
-        client.vector_stores.search(
-            store.id, query="fruit", filters={"type": "regex", "key": "colour", "value": "r.*"}
-        )  # type: ignore[arg-type]
+        client.vector_stores.search(store.id, query="fruit", filters=unsupported)
 
 
 @pytest.mark.parametrize(
@@ -324,8 +325,9 @@ def test_attribute_limits(server: RunningServer) -> None:
     client = server.client()
     store = client.vector_stores.create(name="bad attributes")
     file_id = upload(client, "attr.txt", unique("attributes"))
+    attributes: Any
     for attributes in ({"nested": {"a": 1}}, {"list": [1]}, {f"k{i}": 1 for i in range(17)}):
         with pytest.raises(openai.BadRequestError):
             client.vector_stores.files.create(
                 vector_store_id=store.id, file_id=file_id, attributes=attributes
-            )  # type: ignore[arg-type]
+            )
