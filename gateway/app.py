@@ -16,14 +16,15 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.accounting.ledger import Ledger
-from gateway.api import admin_keys, chat, embeddings, health, messages, models
+from gateway.api import admin_keys, health, models
+from gateway.api.fastlane import FastLane
 from gateway.api.responses import json_response
 from gateway.auth.keys import KeyRepository
 from gateway.auth.service import AuthService
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.observability.metrics import Metrics
-from gateway.observability.middleware import RequestIdMiddleware
+from gateway.observability.middleware import RequestIdMiddleware, RequestIds
 from gateway.providers.registry import SIM_KEYS, build_embedding_targets, build_targets, plan_upstreams
 from gateway.serving.calls import CallRecorder
 from gateway.serving.chat import ChatService
@@ -117,15 +118,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             embedded.cleanup()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastLane:
+    """The ASGI app: the per-call fast lane in front of the FastAPI app (which `.app` holds)."""
+    api = create_api(settings)
+    return FastLane(api, state=api.state, ids=api.state.request_ids)
+
+
+def create_api(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="LLM gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.metrics = Metrics()
-    for module in (chat, messages, embeddings, models, admin_keys, health):
+    app.state.request_ids = RequestIds()
+    for module in (models, admin_keys, health):
         app.include_router(module.router)
     _install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware, ids=app.state.request_ids)
     return app
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.types import Receive
 
 from gateway.errors import GatewayError
 from gateway.protocol.openai import FORBIDDEN_FIELDS
@@ -15,28 +16,41 @@ from gateway.protocol.openai import FORBIDDEN_FIELDS
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived."""
+
+
+def _too_large(max_bytes: int) -> GatewayError:
+    return GatewayError(413, f"request body over the {max_bytes} byte limit", code="request_too_large")
+
+
+async def read_asgi_body(receive: Receive, declared_length: str | None, max_bytes: int) -> bytes:
+    """The whole request body, refused as soon as it (or its declared length) passes max_bytes."""
+    if declared_length is not None:
         try:
-            if int(declared) > max_bytes:
-                raise GatewayError(
-                    413, f"request body over the {max_bytes} byte limit", code="request_too_large"
-                )
+            declared = int(declared_length)
         except ValueError:
             raise GatewayError(400, "invalid Content-Length header", code="invalid_request") from None
+        if declared > max_bytes:
+            raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise GatewayError(413, f"request body over the {max_bytes} byte limit", code="request_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    raw = await read_body(request, max_bytes)
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object; refuses fields that would pick where the gateway connects."""
     if not raw.strip():
         raise GatewayError(400, "request body is empty; a JSON object is expected", code="invalid_json")
     try:
@@ -55,6 +69,11 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
             code="forbidden_parameter",
         )
     return data
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    raw = await read_asgi_body(request.receive, request.headers.get("content-length"), max_bytes)
+    return parse_json_object(raw)
 
 
 _FIELD = re.compile(r"^[a-z_][a-z0-9_]*$")

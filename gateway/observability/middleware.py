@@ -1,48 +1,58 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a copy per request)."""
+"""Request ids, and the pure ASGI middleware that gives one to every reply of the FastAPI routes.
+
+The gateway always makes its own id (unique across replicas: a random per-process prefix and a counter),
+so a ledger row can never collide with another; a caller's well-formed `x-client-request-id` is echoed.
+"""
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_VALID_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
+_VALID_CLIENT_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class RequestIds:
+    def __init__(self) -> None:
+        self._prefix = "req_" + secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):08x}"
+
+
+def reply_id_headers(request_id: str, raw_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The id headers for a reply: ours, plus the caller's client id when it is well formed."""
+    out = [(b"x-request-id", request_id.encode())]
+    for name, value in raw_headers:
+        if name == b"x-client-request-id":
+            if _VALID_CLIENT_ID.match(value):
+                out.append((b"x-client-request-id", value))
+            break
+    return out
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (the caller's x-request-id if well formed) and echoes it on the reply."""
+    """Pure ASGI (BaseHTTPMiddleware costs a task and a copy per request)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Any = None) -> None:
+    def __init__(self, app: ASGIApp, *, ids: RequestIds) -> None:
         self.app = app
-        self.metrics = metrics
+        self.ids = ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                if _VALID_ID.match(value):
-                    request_id = value.decode()
-                break
-        if request_id is None:
-            request_id = "req_" + secrets.token_hex(12)
+        request_id = self.ids.next()
         scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
+        id_headers = reply_id_headers(request_id, scope["headers"])
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = [*message.get("headers", ()), *id_headers]
             await send(message)
 
-        in_flight = self.metrics.in_flight if self.metrics is not None else None
-        if in_flight is not None:
-            in_flight.inc()
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if in_flight is not None:
-                in_flight.dec()
+        await self.app(scope, receive, send_with_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.api.common import validate
@@ -28,12 +28,14 @@ class StreamReply:
 
     body: AsyncIterator[bytes]
     target: Target
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class JsonReply:
     body: dict[str, Any]
     target: Target
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class ChatService:

@@ -177,12 +177,23 @@ def test_admin_routes_need_an_admin_key(gateway: Gateway, user_key: dict[str, An
     assert_error(httpx.delete(gateway.url + f"/admin/keys/{user_key['id']}", headers=h), 403)
 
 
-def test_request_id_header_injection_is_not_echoed(gateway: Gateway, user_key: dict[str, Any]) -> None:
-    r = httpx.get(gateway.url + "/healthz", headers={"x-request-id": "abc: def; Set-Cookie=x"})
-    assert r.headers["x-request-id"].startswith("req_")
-    assert "set-cookie" not in r.headers
-    good = httpx.get(gateway.url + "/healthz", headers={"x-request-id": "client-id-123"})
-    assert good.headers["x-request-id"] == "client-id-123"
+def test_request_ids_are_ours_and_client_ids_are_echoed_only_when_well_formed(
+    gateway: Gateway, user_key: dict[str, Any]
+) -> None:
+    first = httpx.get(gateway.url + "/healthz", headers={"x-request-id": "forged-id"})
+    second = httpx.get(gateway.url + "/healthz")
+    assert first.headers["x-request-id"].startswith("req_")
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    bad = httpx.get(gateway.url + "/healthz", headers={"x-client-request-id": "abc: def; Set-Cookie=x"})
+    assert "x-client-request-id" not in bad.headers and "set-cookie" not in bad.headers
+    good = post(
+        gateway,
+        user_key,
+        {"model": "gpt-4o", "messages": OK_MESSAGES},
+        headers={"x-client-request-id": "client-id-123"},
+    )
+    assert good.headers["x-client-request-id"] == "client-id-123"
+    assert good.headers["x-request-id"].startswith("req_")
 
 
 def test_raw_crlf_header_injection_is_rejected_and_server_keeps_serving(gateway: Gateway) -> None:
