@@ -24,6 +24,10 @@ class DimensionMismatchError(IndexError_):
     """Vectors whose dimension differs from the index's."""
 
 
+class InvalidSearchError(IndexError_):
+    """Search or upsert arguments out of range (k, mode, tenant, non-finite vectors, bad records)."""
+
+
 @runtime_checkable
 class VectorIndex(Protocol):
     """A tenant-isolated chunk index with dense, lexical and hybrid search; synchronous.
