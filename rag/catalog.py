@@ -479,6 +479,17 @@ class Catalog:
             )
             return await cur.fetchone() is not None
 
+    async def in_progress(self, *, limit: int = 10_000) -> list[StoreFileRow]:
+        """Attachments left in_progress (e.g. by a restart), oldest first, across tenants."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"SELECT {_STORE_FILE_COLUMNS} FROM rag_vector_store_files WHERE status = 'in_progress'"
+                f" ORDER BY created_at LIMIT %s",
+                (limit,),
+            )
+            rows = await cur.fetchall()
+        return [StoreFileRow(**r) for r in rows]
+
     async def store_ids_existing(self, *, tenant: str, store_ids: Sequence[str]) -> set[str]:
         """The subset of store ids that exist for the tenant."""
         async with self._pool.connection() as conn:

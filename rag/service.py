@@ -73,6 +73,26 @@ class RagService:
 
     async def start(self) -> None:
         await asyncio.to_thread(self.index.ensure_ready)
+        await self.resume_interrupted()
+
+    async def resume_interrupted(self) -> int:
+        """Restart ingestion of attachments a previous process left in_progress.
+
+        Safe with several replicas: chunk ids are deterministic, so a job run twice writes the same chunks.
+        """
+        rows = await self.catalog.in_progress()
+        for row in rows:
+            options = ChunkingOptions.from_openai(row.chunking, default=self.settings.chunking)
+            self.ingestion.submit(
+                IngestJob(
+                    tenant=row.tenant,
+                    store_id=row.store_id,
+                    file_id=row.file_id,
+                    chunking=options,
+                    attributes=row.attributes,
+                )
+            )
+        return len(rows)
 
     async def close(self) -> None:
         await self.ingestion.close()

@@ -6,13 +6,14 @@ the ingestion runner. Two bearer tokens map to principals of two different teams
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 import pytest
@@ -32,6 +33,7 @@ KEY_A = "sk-test-team-a"
 KEY_B = "sk-test-team-b"
 KEY_NO_SCOPE = "sk-test-no-files-scope"
 UPLOAD_LIMIT = 2 * 1024 * 1024
+T = TypeVar("T")
 
 
 def _principal(key_id: str, team: str, scopes: set[str]) -> Principal:
@@ -62,6 +64,7 @@ def build_app(*, database_url: str, embedder: Embedder, index: Any, settings: Ra
         rag = RagService(database=database, embedder=embedder, index=index, settings=settings)
         await rag.start()
         app.state.rag = rag
+        app.state.loop = asyncio.get_running_loop()
         try:
             yield
         finally:
@@ -97,6 +100,10 @@ class RunningServer:
     def rag(self) -> RagService:
         service: RagService = self.app.state.rag
         return service
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's event loop (where the service's pool and tasks live)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.app.state.loop).result(timeout=60)
 
     def client(self, key: str = KEY_A) -> openai.OpenAI:
         return openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=0, timeout=60)
