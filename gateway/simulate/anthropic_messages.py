@@ -10,6 +10,7 @@ import orjson
 from gateway.simulate.errors import invalid
 from gateway.simulate.replies import Completion, ReplyRequest, ToolMode, ToolSpec
 from gateway.simulate.tokens import TokenCounter
+from gateway.simulate.tool_pairing import check_anthropic_tool_pairing
 
 _STOP_REASON = {
     "stop": "end_turn",
@@ -56,6 +57,7 @@ def parse_messages(body: Any, *, counter: TokenCounter, for_count_only: bool = F
         content = message.get("content")
         if not isinstance(content, str | list):
             raise invalid(f"messages.{i}.content: Field required")
+    check_anthropic_tool_pairing(messages)
     system = body.get("system")
     if system is not None and not isinstance(system, str | list):
         raise invalid("system: Input should be a valid string or a list of text blocks")

@@ -25,7 +25,7 @@ class Fault(BaseModel):
     times: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     # 429: value of the Retry-After header, in seconds.
     retry_after_s: Annotated[int, Field(ge=0, le=86_400)] = 1
-    # drop_midstream: chunks (SSE events, or body bytes/2 when not streaming) sent before the abort.
+    # drop_midstream: SSE events sent before the connection closes (a plain JSON body is cut in half).
     after_chunks: Annotated[int, Field(ge=0, le=100_000)] = 2
 
 

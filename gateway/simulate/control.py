@@ -30,7 +30,7 @@ def add_control_routes(app: web.Application) -> None:
 
 
 def public_config(config: SimConfig) -> dict[str, Any]:
-    """The config as JSON, keys replaced by a marker (set) or None (unset)."""
+    """The config as JSON, keys replaced by a marker (set) or None (unset); the API shows live faults."""
     data = config.model_dump(mode="json")
     for field in _KEY_FIELDS:
         if data[field] is not None:
@@ -39,7 +39,8 @@ def public_config(config: SimConfig) -> dict[str, Any]:
 
 
 async def _get_config(request: web.Request) -> web.Response:
-    return _json(public_config(request.app[SIM_STATE].config))
+    state = request.app[SIM_STATE]
+    return _json({**public_config(state.config), "faults": state.faults.pending()})
 
 
 async def _merge_config(request: web.Request) -> web.Response:
@@ -52,7 +53,7 @@ async def _merge_config(request: web.Request) -> web.Response:
     except ValidationError as error:
         return _json({"error": {"message": _describe(error)}}, status=400)
     logger.info("SIMULATED upstream config changed: %s", sorted(patch))
-    return _json(public_config(merged))
+    return _json({**public_config(merged), "faults": state.faults.pending()})
 
 
 async def _list_faults(request: web.Request) -> web.Response:

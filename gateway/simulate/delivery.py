@@ -72,7 +72,7 @@ async def deliver(
         assert answer.body is not None
         if config.tokens_per_second > 0:
             await asyncio.sleep(answer.tokens / config.tokens_per_second)
-        return await _send_body(request, answer.body, headers, kind, fault)
+        return await _send_body(request, answer.body, headers, kind)
     return await _send_events(request, answer.events, headers, provider, config, kind, fault)
 
 
@@ -83,17 +83,16 @@ def _fault_error(fault: Fault) -> SimRequestError:
 
 
 async def _send_body(
-    request: web.Request, body: bytes, headers: dict[str, str], kind: str | None, fault: Fault | None
+    request: web.Request, body: bytes, headers: dict[str, str], kind: str | None
 ) -> web.StreamResponse:
     if kind == "malformed":
         return web.Response(body=body[: len(body) // 2], headers={**JSON_HEADERS, **headers})
     if kind == "drop_midstream":
-        assert fault is not None
         response = web.StreamResponse(headers={**JSON_HEADERS, **headers})
         response.content_length = len(body)
         await response.prepare(request)
-        # Half the body (or less when asked for few chunks): the client sees a short read.
-        await response.write(body[: min(len(body) // 2, max(1, fault.after_chunks) * 64)])
+        # Half the promised body, then the connection closes: the client sees a short read.
+        await response.write(body[: len(body) // 2])
         return _abort(request, response)
     return web.Response(body=body, headers={**JSON_HEADERS, **headers})
 

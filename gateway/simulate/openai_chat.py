@@ -11,6 +11,7 @@ from gateway.simulate.config import Provider
 from gateway.simulate.errors import SimRequestError, invalid
 from gateway.simulate.replies import Completion, ReplyRequest, ToolMode, ToolSpec
 from gateway.simulate.tokens import TokenCounter
+from gateway.simulate.tool_pairing import check_openai_tool_pairing
 
 _ROLES = frozenset(("system", "developer", "user", "assistant", "tool", "function"))
 _FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length", "tool": "tool_calls"}
@@ -46,6 +47,7 @@ def parse_chat(body: Any, *, counter: TokenCounter) -> ChatCall:
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):
             raise invalid(f"Invalid type for 'messages[{i}].content'.", param=f"messages[{i}].content")
+    check_openai_tool_pairing(messages)
     stream = _bool(body, "stream")
     stream_options = body.get("stream_options")
     if stream_options is not None and not stream:

@@ -145,3 +145,11 @@ async def test_every_response_is_labelled_simulated(
 ) -> None:
     async with http.get(sim.url + path) as response:
         assert response.headers["x-simulated"] == "true"
+
+
+async def test_config_shows_the_live_fault_queue(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    async with http.post(sim.url + "/sim/faults", json={"kind": "503", "times": 3}):
+        pass
+    async with http.get(sim.url + "/sim/config") as response:
+        faults = (await response.json())["faults"]
+    assert [(f["kind"], f["remaining"]) for f in faults] == [("503", 3)]
