@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Provider = Literal["openai", "anthropic", "vllm"]
-FaultKind = Literal["429", "500", "503", "timeout", "drop_midstream", "malformed"]
+# 529 is Anthropic's "overloaded" status; the others are what any provider answers under stress.
+FaultKind = Literal["429", "500", "503", "529", "timeout", "drop_midstream", "malformed"]
 
-FAULT_KINDS: frozenset[str] = frozenset(("429", "500", "503", "timeout", "drop_midstream", "malformed"))
+FAULT_KINDS: frozenset[str] = frozenset(
+    ("429", "500", "503", "529", "timeout", "drop_midstream", "malformed")
+)
 PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "vllm")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.simulate.config import Fault, Provider, SimConfig
+from gateway.simulate.config import Fault, Provider
 from gateway.simulate.errors import SimRequestError, error_body
 
 logger = logging.getLogger("gateway.simulate")
@@ -23,6 +23,7 @@ _FAULT_ERRORS = {
     "429": (429, "Rate limit reached (simulated).", "rate_limit_exceeded"),
     "500": (500, "The server had an error while processing your request (simulated).", "server_error"),
     "503": (503, "The engine is currently overloaded (simulated).", "service_unavailable"),
+    "529": (529, "Overloaded (simulated).", "overloaded"),
 }
 
 
@@ -51,12 +52,13 @@ async def deliver(
     *,
     provider: Provider,
     request_id: str,
-    config: SimConfig,
     fault: Fault | None,
     latency_ms: float,
+    tokens_per_second: float,
+    timeout_hold_s: float,
     closing: asyncio.Event,
 ) -> web.StreamResponse:
-    """Wait the latency, then answer normally or as the fault dictates."""
+    """Wait the latency, then answer normally (paced at tokens_per_second) or as the fault dictates."""
     if fault is not None:
         logger.info("SIMULATED fault %s on %s %s", fault.kind, provider, request.path)
     if latency_ms > 0:
@@ -64,16 +66,16 @@ async def deliver(
     if fault is not None and fault.kind in _FAULT_ERRORS:
         return error_response(_fault_error(fault), provider, request_id)
     if fault is not None and fault.kind == "timeout":
-        await _hold(closing, config.timeout_fault_s)
+        await _hold(closing, timeout_hold_s)
         return _abort(request, web.Response())
     kind = fault.kind if fault is not None else None
     headers = {request_id_header(provider): request_id}
     if answer.events is None:
         assert answer.body is not None
-        if config.tokens_per_second > 0:
-            await asyncio.sleep(answer.tokens / config.tokens_per_second)
+        if tokens_per_second > 0:
+            await asyncio.sleep(answer.tokens / tokens_per_second)
         return await _send_body(request, answer.body, headers, kind)
-    return await _send_events(request, answer.events, headers, provider, config, kind, fault)
+    return await _send_events(request, answer.events, headers, provider, tokens_per_second, kind, fault)
 
 
 def _fault_error(fault: Fault) -> SimRequestError:
@@ -102,7 +104,7 @@ async def _send_events(
     events: list[bytes],
     headers: dict[str, str],
     provider: Provider,
-    config: SimConfig,
+    tokens_per_second: float,
     kind: str | None,
     fault: Fault | None,
 ) -> web.StreamResponse:
@@ -118,8 +120,8 @@ async def _send_events(
         events = events[: min(fault.after_chunks, len(events) - 1)]
     response = web.StreamResponse(headers={**SSE_HEADERS, **headers})
     await response.prepare(request)
-    if config.tokens_per_second > 0:
-        pause = 1 / config.tokens_per_second
+    if tokens_per_second > 0:
+        pause = 1 / tokens_per_second
         for i, event in enumerate(events):
             if i:
                 await asyncio.sleep(pause)

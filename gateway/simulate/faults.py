@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from gateway.simulate.config import FAULT_KINDS, PROVIDERS, Fault, Provider
 
 MARKER_PREFIX = "[[sim:"
-# [[sim:KIND(=VALUE)?(@PROVIDER)?(*TIMES)?]], e.g. [[sim:429=2@openai*1]], [[sim:latency=200]].
+# [[sim:NAME(=VALUE)?(@PROVIDER)?(*TIMES)?]], e.g. [[sim:429=2@openai*1]], [[sim:latency=200]].
 _MARKER = re.compile(r"\[\[sim:([a-z0-9_]+)(?:=(\d+(?:\.\d+)?))?(?:@([a-z]+))?(?:\*(\d+))?\]\]")
 _SEEN_LIMIT = 10_000
+# [[sim:latency=MS]], [[sim:tps=N]] (stream pacing), [[sim:tokens=N]] (reply length).
+_NUMERIC_MARKERS = frozenset(("latency", "tps", "tokens"))
+_MAX_TOKENS = 100_000
 
 
 class FaultQueue:
@@ -51,6 +54,8 @@ class InBandDirectives:
 
     fault: Fault | None = None
     latency_ms: float | None = None
+    tokens_per_second: float | None = None
+    completion_tokens: int | None = None
 
 
 NO_DIRECTIVES = InBandDirectives()
@@ -66,18 +71,24 @@ class MarkerReader:
         if MARKER_PREFIX not in text:
             return NO_DIRECTIVES
         fault: Fault | None = None
-        latency: float | None = None
+        numbers: dict[str, float] = {}
         for match in _MARKER.finditer(text):
             name, value, scope, times = match.groups()
             if scope is not None and (scope not in PROVIDERS or scope != provider):
                 continue
             if times is not None and not self._still_due(match.group(0), text, int(times)):
                 continue
-            if name == "latency" and value is not None:
-                latency = float(value)
+            if name in _NUMERIC_MARKERS and value is not None:
+                numbers[name] = float(value)
             elif name in FAULT_KINDS and fault is None:
                 fault = _fault_from_marker(name, value)
-        return InBandDirectives(fault=fault, latency_ms=latency)
+        tokens = numbers.get("tokens")
+        return InBandDirectives(
+            fault=fault,
+            latency_ms=numbers.get("latency"),
+            tokens_per_second=numbers.get("tps"),
+            completion_tokens=min(_MAX_TOKENS, max(1, int(tokens))) if tokens is not None else None,
+        )
 
     def _still_due(self, marker: str, text: str, times: int) -> bool:
         key = (marker, text)

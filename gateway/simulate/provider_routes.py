@@ -16,6 +16,7 @@ from gateway.simulate import anthropic_messages, model_lists, openai_chat
 from gateway.simulate.config import Provider, SimConfig
 from gateway.simulate.delivery import JSON_HEADERS, PlannedAnswer, deliver, error_response, request_id_header
 from gateway.simulate.errors import SimRequestError, invalid
+from gateway.simulate.faults import InBandDirectives
 from gateway.simulate.known_params import (
     ANTHROPIC_MESSAGES_PARAMS,
     OPENAI_CHAT_PARAMS,
@@ -27,8 +28,8 @@ from gateway.simulate.state import SIM_STATE, SimState
 
 logger = logging.getLogger("gateway.simulate")
 
-# (planned answer, text the in-band markers are read from)
-Planner = Callable[[SimState, Any, Provider, str], tuple[PlannedAnswer, str]]
+# Validates the body, reads its in-band markers once, and plans the answer.
+Planner = Callable[[SimState, Any, Provider, str], tuple[PlannedAnswer, InBandDirectives]]
 
 
 def add_provider_routes(app: web.Application) -> None:
@@ -60,24 +61,25 @@ def _generation(provider: Provider, planner: Planner) -> Callable[[web.Request],
             refusal = invalid("We could not parse the JSON body of your request.")
         if refusal is None:
             try:
-                answer, marker_text = planner(state, body, provider, request_id)
+                answer, directives = planner(state, body, provider, request_id)
             except SimRequestError as error:
                 refusal = error
         if refusal is not None:
             logger.debug("SIMULATED %s %s -> %d", provider, request.path, refusal.status)
             return error_response(refusal, provider, request_id)
-        directives = state.markers.read(marker_text, provider)
         fault = directives.fault or state.faults.take(provider)
         latency = directives.latency_ms if directives.latency_ms is not None else config.latency_ms
+        pace = directives.tokens_per_second
         logger.debug("SIMULATED %s %s -> answer (fault=%s)", provider, request.path, fault and fault.kind)
         return await deliver(
             request,
             answer,
             provider=provider,
             request_id=request_id,
-            config=config,
             fault=fault,
             latency_ms=latency,
+            tokens_per_second=config.tokens_per_second if pace is None else pace,
+            timeout_hold_s=config.timeout_fault_s,
             closing=state.closing,
         )
 
@@ -168,35 +170,38 @@ def _unauthorized(provider: Provider, *, missing: bool) -> SimRequestError:
     )
 
 
-def _plan_chat(state: SimState, body: Any, provider: Provider, request_id: str) -> tuple[PlannedAnswer, str]:
-    if provider == "openai" and state.config.reject_unknown_params and isinstance(body, dict):
+def _plan_chat(
+    state: SimState, body: Any, provider: Provider, request_id: str
+) -> tuple[PlannedAnswer, InBandDirectives]:
+    config = state.config
+    if provider == "openai" and config.reject_unknown_params and isinstance(body, dict):
         reject_unknown(body, OPENAI_CHAT_PARAMS)
     call = openai_chat.parse_chat(body, counter=state.counter)
     if provider == "vllm":
-        openai_chat.ensure_served_model(call, state.config.served_model)
-    completions = plan_replies(
-        call.reply, counter=state.counter, default_tokens=state.config.completion_tokens
-    )
+        openai_chat.ensure_served_model(call, config.served_model)
+    directives = state.markers.read(call.marker_text, provider)
+    length = directives.completion_tokens or config.completion_tokens
+    completions = plan_replies(call.reply, counter=state.counter, default_tokens=length)
     created = int(time.time())
     tokens = max(c.tokens for c in completions)
     if call.stream:
         events = openai_chat.chat_completion_events(
             call, completions, provider=provider, completion_id=request_id, created=created
         )
-        return PlannedAnswer(None, events, tokens), call.marker_text
-    body_bytes = openai_chat.chat_completion_body(
+        return PlannedAnswer(None, events, tokens), directives
+    payload = openai_chat.chat_completion_body(
         call, completions, provider=provider, completion_id=request_id, created=created
     )
-    return PlannedAnswer(body_bytes, None, tokens), call.marker_text
+    return PlannedAnswer(payload, None, tokens), directives
 
 
 def _plan_embeddings(
     state: SimState, body: Any, provider: Provider, request_id: str
-) -> tuple[PlannedAnswer, str]:
+) -> tuple[PlannedAnswer, InBandDirectives]:
     if state.config.reject_unknown_params and isinstance(body, dict):
         reject_unknown(body, OPENAI_EMBEDDING_PARAMS)
     payload = state.embedder.response(body, default_dimensions=state.config.embedding_dimensions)
-    return PlannedAnswer(payload, None, 0), _last_text_input(body.get("input"))
+    return PlannedAnswer(payload, None, 0), state.markers.read(_last_text_input(body.get("input")), provider)
 
 
 def _last_text_input(raw: Any) -> str:
@@ -209,18 +214,19 @@ def _last_text_input(raw: Any) -> str:
 
 def _plan_messages(
     state: SimState, body: Any, provider: Provider, request_id: str
-) -> tuple[PlannedAnswer, str]:
-    if state.config.reject_unknown_params and isinstance(body, dict):
+) -> tuple[PlannedAnswer, InBandDirectives]:
+    config = state.config
+    if config.reject_unknown_params and isinstance(body, dict):
         reject_unknown(body, ANTHROPIC_MESSAGES_PARAMS, anthropic_style=True)
     call = anthropic_messages.parse_messages(body, counter=state.counter)
-    completion = plan_replies(
-        call.reply, counter=state.counter, default_tokens=state.config.completion_tokens
-    )[0]
+    directives = state.markers.read(call.marker_text, provider)
+    length = directives.completion_tokens or config.completion_tokens
+    [completion] = plan_replies(call.reply, counter=state.counter, default_tokens=length)
     if call.stream:
         events = anthropic_messages.message_events(call, completion, message_id=request_id)
-        return PlannedAnswer(None, events, completion.tokens), call.marker_text
+        return PlannedAnswer(None, events, completion.tokens), directives
     payload = anthropic_messages.message_body(call, completion, message_id=request_id)
-    return PlannedAnswer(payload, None, completion.tokens), call.marker_text
+    return PlannedAnswer(payload, None, completion.tokens), directives
 
 
 def _new_id(provider: Provider) -> str:

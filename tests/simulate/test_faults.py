@@ -344,3 +344,38 @@ async def test_tokens_per_second_spreads_the_stream(sim: SimServer, http: aiohtt
             arrivals.append(time.perf_counter())
     # 16 events (3 + 10 deltas + 3) with 1/50 s between them: the stream spans about 0.3 s.
     assert arrivals[-1] - arrivals[0] >= 0.25
+
+
+async def test_529_is_anthropic_overloaded(anthropic_client: AsyncAnthropic) -> None:
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        await anthropic_client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=10,
+            messages=said("busy? [[sim:529]]"),
+        )
+    assert caught.value.status_code == 529
+    assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+
+
+async def test_marker_tokens_sets_the_reply_length(
+    openai_client: AsyncOpenAI, anthropic_client: AsyncAnthropic
+) -> None:
+    reply = await openai_client.chat.completions.create(
+        model="gpt-4o", messages=said("long [[sim:tokens=40]]")
+    )
+    assert reply.usage is not None and reply.usage.completion_tokens == 40
+    message = await anthropic_client.messages.create(
+        model="claude-sonnet-4-5", max_tokens=100, messages=said("long [[sim:tokens=3]]")
+    )
+    assert message.usage.output_tokens == 3
+
+
+async def test_marker_tps_paces_one_stream(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    body = {"model": "gpt-4o", "messages": said("[[sim:tps=40]] [[sim:tokens=8]] pace me"), "stream": True}
+    arrivals = []
+    async with http.post(sim.url + "/openai/v1/chat/completions", json=body, headers=AUTH) as response:
+        async for _ in response.content:
+            arrivals.append(time.perf_counter())
+    # 11 events (role, 8 tokens, finish, [DONE]) 25 ms apart.
+    assert arrivals[-1] - arrivals[0] >= 0.2
+    assert sim.config.tokens_per_second == 0

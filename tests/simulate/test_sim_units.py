@@ -82,6 +82,15 @@ def test_marker_grammar() -> None:
     assert reader.read("no markers [sim:500]", "openai").fault is None
 
 
+def test_numeric_markers() -> None:
+    directives = MarkerReader().read("[[sim:tps=12.5]] [[sim:tokens=0]] [[sim:latency=3]]", "anthropic")
+    assert directives.tokens_per_second == 12.5
+    assert directives.completion_tokens == 1
+    assert directives.latency_ms == 3
+    assert directives.fault is None
+    assert MarkerReader().read("[[sim:tokens]]", "openai").completion_tokens is None
+
+
 def test_first_fault_marker_wins() -> None:
     assert MarkerReader().read("[[sim:503]] [[sim:500]]", "openai").fault == Fault(kind="503")
 
