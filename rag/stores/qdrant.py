@@ -140,10 +140,12 @@ class QdrantIndex:
 
     def delete_file(self, *, tenant: str, store_id: str, file_id: str) -> int:
         """Delete one file's chunks in one store of the tenant; returns the count."""
+        _check_ids(tenant=tenant, store_id=store_id, file_id=file_id)
         return self._delete_where(_scope(tenant, [store_id], file_id=file_id))
 
     def delete_store(self, *, tenant: str, store_id: str) -> int:
         """Delete every chunk in one store of the tenant; returns the count."""
+        _check_ids(tenant=tenant, store_id=store_id)
         return self._delete_where(_scope(tenant, [store_id]))
 
     def _delete_where(self, condition: models.Filter) -> int:
@@ -217,9 +219,13 @@ def _best_first(points: Sequence[models.ScoredPoint]) -> list[Scored]:
     return sorted(scored, key=lambda item: (-item.score, item.chunk.chunk_id))
 
 
+def _check_ids(**ids: str) -> None:
+    for name, value in ids.items():
+        if not isinstance(value, str) or not value:
+            raise InvalidSearchError(f"{name} must be a non-empty string")
+
+
 def _scope(tenant: str, store_ids: Sequence[str], *, file_id: str | None = None) -> models.Filter:
-    if not isinstance(tenant, str) or not tenant:
-        raise InvalidSearchError("tenant must be a non-empty string")
     must: list[models.Condition] = [
         models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)),
         models.FieldCondition(key="store_id", match=models.MatchAny(any=list(store_ids))),
