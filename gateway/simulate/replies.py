@@ -132,14 +132,15 @@ def _plan_one(
 
 
 def _text_pieces(opening: str, counter: TokenCounter, target: int) -> tuple[str, ...]:
-    """Exactly `target` token pieces: the opening, then filler sentences."""
-    repeats = target // 10 + 1
+    """Exactly `target` token pieces: the opening sentence, then the filler sentence repeated."""
     sentence = opening if opening[-1:] in (".", "?", "!") else opening + "."
-    while True:
-        pieces = counter.pieces(sentence + _FILLER * repeats)
-        if len(pieces) >= target:
-            return pieces[:target]
-        repeats *= 2
+    head = counter.pieces(sentence)
+    if len(head) >= target:
+        return head[:target]
+    # The filler is tokenized once (cached) and repeated, so long replies cost no tokenizer time.
+    filler = counter.pieces(_FILLER)
+    repeats = (target - len(head)) // len(filler) + 1
+    return (head + filler * repeats)[:target]
 
 
 def _cut(
