@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -20,11 +21,13 @@ from rag.chunking import ChunkingOptions, ChunkingStrategyError
 from rag.embedding import Embedder
 from rag.ingest import IngestionRunner, IngestJob
 from rag.loaders import DocumentError, LoaderLimits, load_document
-from rag.stores.base import IndexError_, SearchMode, VectorIndex
+from rag.retrieval import Retriever
+from rag.stores.base import IndexError_, InvalidFilterError, SearchMode, VectorIndex
 from rag.types import Hit
 
 SUPPORTED_PURPOSES = frozenset({"assistants", "user_data", "batch", "fine-tune"})
 _MAX_METADATA_PAIRS = 16
+_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_\-:]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class RagService:
         self.catalog = Catalog(database.pool)
         self.embedder = embedder
         self.index = index
+        self.retriever = Retriever(embedder=embedder, index=index)
         self.ingestion = IngestionRunner(
             catalog=self.catalog,
             embedder=embedder,
@@ -370,24 +374,22 @@ class RagService:
     ) -> list[Hit]:
         """Hits from the tenant's stores (embedding and index search run in a thread)."""
 
-        def run() -> list[Hit]:
-            vector = self.embedder.embed_query(query)
-            return self.index.search(
+        try:
+            return await asyncio.to_thread(
+                self.retriever.search,
                 tenant=tenant,
                 store_ids=list(store_ids),
-                query_text=query,
-                query_vector=vector,
+                query=query,
                 k=k,
                 mode=self.settings.search_mode,
                 filters=filters,
             )
-
-        try:
-            return await asyncio.to_thread(run)
-        except IndexError_ as exc:
+        except InvalidFilterError as exc:
             raise GatewayError(
-                400, f"invalid search: {exc}", param="filters", code="invalid_filter"
+                400, f"invalid filters: {exc}", param="filters", code="invalid_filter"
             ) from None
+        except IndexError_ as exc:
+            raise GatewayError(400, f"invalid search: {exc}", param="query", code="invalid_search") from None
 
     async def augment(
         self, tenant: str, store_ids: Sequence[str], messages: list[dict[str, Any]], *, k: int = 5
@@ -446,10 +448,15 @@ def validate_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         raise GatewayError(400, "attributes must be an object of at most 16 pairs", param="attributes")
     for key, value in attributes.items():
         ok_value = isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 512)
-        if not isinstance(key, str) or len(key) > 64 or not ok_value:
+        if not isinstance(key, str) or not _ATTRIBUTE_KEY.match(key):
+            # The same rule as search filters (rag.stores.filters), so every attribute can be filtered on.
+            raise GatewayError(
+                400, "attribute keys are 1-64 letters, digits, '_', '-' or ':'", param="attributes"
+            )
+        if not ok_value or (isinstance(value, float) and not math.isfinite(value)):
             raise GatewayError(
                 400,
-                "attribute values must be strings (up to 512 characters), numbers or booleans",
+                "attribute values must be strings (up to 512 characters), finite numbers or booleans",
                 param="attributes",
             )
     return dict(attributes)

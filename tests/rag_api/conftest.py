@@ -27,7 +27,8 @@ from gateway.errors import GatewayError
 from gateway.storage.db import Database
 from rag.embedding import Embedder, build_embedder
 from rag.service import RagService, RagSettings
-from tests.rag_api.indexes import FailingIndex, MemoryIndex
+from rag.stores import VectorIndex, build_index
+from tests.rag_api.indexes import FailingIndex
 
 KEY_A = "sk-test-team-a"
 KEY_B = "sk-test-team-b"
@@ -93,7 +94,7 @@ def build_app(*, database_url: str, embedder: Embedder, index: Any, settings: Ra
 class RunningServer:
     base_url: str
     app: FastAPI
-    index: MemoryIndex
+    index: VectorIndex
     embedder: Embedder
 
     @property
@@ -136,9 +137,14 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def server(pg_url: str, embedder: Embedder) -> Iterator[RunningServer]:
-    index = MemoryIndex()
+@pytest.fixture(scope="session", params=["qdrant", "pgvector"])
+def server(request: pytest.FixtureRequest, pg_url: str, embedder: Embedder) -> Iterator[RunningServer]:
+    """The API over each index backend: Qdrant local mode (in memory) and pgvector in the test PostgreSQL."""
+    index: VectorIndex
+    if request.param == "qdrant":
+        index = build_index("qdrant", dim=embedder.dim, qdrant_path=":memory:")
+    else:
+        index = build_index("pgvector", dim=embedder.dim, database_url=pg_url)
     settings = RagSettings(max_upload_bytes=UPLOAD_LIMIT, poll_after_ms=50)
     app = build_app(database_url=pg_url, embedder=embedder, index=FailingIndex(index), settings=settings)
     port = _free_port()
@@ -154,3 +160,4 @@ def server(pg_url: str, embedder: Embedder) -> Iterator[RunningServer]:
     yield RunningServer(base_url=f"http://127.0.0.1:{port}/v1", app=app, index=index, embedder=embedder)
     uv.should_exit = True
     thread.join(timeout=30)
+    index.close()
