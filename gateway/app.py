@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.accounting.ledger import Ledger
-from gateway.api import admin_keys, health, models
+from gateway.accounting.reports import CostReports
+from gateway.api import admin_costs, admin_keys, health, models
 from gateway.api.fastlane import FastLane
 from gateway.api.responses import json_response
 from gateway.auth.keys import KeyRepository
@@ -89,6 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.keys, master_key=master_key, refresh_interval_s=settings.key_refresh_interval_s
     )
     state.ledger = Ledger(db, flush_interval_s=settings.ledger_flush_interval_s)
+    state.cost_reports = CostReports(db)
     state.targets = targets
     state.embedding_targets = build_embedding_targets(settings, targets)
     state.simulator = sim
@@ -130,7 +132,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.request_ids = RequestIds()
-    for module in (models, admin_keys, health):
+    for module in (models, admin_keys, admin_costs, health):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware, ids=app.state.request_ids)

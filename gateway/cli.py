@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
+
+    from gateway.cli_costs import add_costs_parser
+
+    add_costs_parser(sub)
     return parser
 
 
