@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.classify.hits import Hit
+from gateway.classify.hits import Hit, lower_same_length
 from gateway.classify.lexicon import Lexicon
 
 STREET_TYPES = (
@@ -28,34 +28,34 @@ NUMBER = r"\d{1,6}[a-z]?(?:[-/]\d{1,4}[a-z]?)?"
 WORDS = r"(?:[^\W\d_][\w'’.-]*\s+){0,4}?"
 
 HOUSE_NUMBER_STREET = re.compile(
-    rf"(?i)\b(?P<num>{NUMBER}),?\s+(?P<words>{WORDS}[^\W\d_][\w'’.-]*)\s+(?:{STREET_TYPES})\b\.?"
+    rf"\b(?P<num>{NUMBER}),?\s+(?P<words>{WORDS}[^\W\d_][\w'’.-]*)\s+(?:{STREET_TYPES})\b\.?"
 )
-NUMBER_PREFIX_STREET = re.compile(rf"(?i)\b{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[^\W\d_][\w'’-]+")
-PREFIX_STREET_NUMBER = re.compile(
-    rf"(?i)\b(?:{STREET_PREFIXES})\.?\s+(?:[^\W\d_][\w'’.-]*\s+){{1,4}}\d{{1,5}}\b"
-)
-COMPOUND_STREET_NUMBER = re.compile(rf"(?i)\b[^\W\d_][\w'’-]*?(?:{COMPOUND_STREET})\.?\s+\d{{1,5}}[a-z]?\b")
+NUMBER_PREFIX_STREET = re.compile(rf"\b{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[^\W\d_][\w'’-]+")
+# The patterns above and the *_BEFORE ones are written in lower case and run on lowered text.
+# Patterns with the street before the house number are checked from each number backwards: scanning
+# the whole text for street words first costs ten times more.
+HOUSE_NUMBER_AFTER_STREET = re.compile(r"(?<=\s)\d{1,5}[a-z]?(?:-\d{1,4})?\b")
+PREFIX_STREET_BEFORE = re.compile(rf"\b(?:{STREET_PREFIXES})\.?\s+(?:[^\W\d_][\w'’.-]*\s+){{1,4}}$")
+COMPOUND_STREET_BEFORE = re.compile(rf"\b[^\W\d_][\w'’-]*?(?:{COMPOUND_STREET})\.?\s+$")
+STREET_WORDS_BEFORE = re.compile(r"(?P<words>[^\W\d_][\w'’.-]*(?:[ ][^\W\d_][\w'’.-]*){0,3})[ ]$")
 # Continental "Street 38, 1062 Town": a house number right after the street, then a postcode and a town.
-STREET_NUMBER_POSTCODE_TOWN = re.compile(
-    r"\b(?P<words>[^\W\d_][\w'’.-]*(?:[ ][^\W\d_][\w'’.-]*){0,3})[ ]\d{1,5}[a-z]?(?:-\d{1,4})?\.?,?"
-    r"[ ]*\n?[ ]*(?:[A-Z]{1,2}-)?\d{3,5}(?:[ ]\d{2})?[ ]+[^\W\d_]{2,}"
-)
+POSTCODE_TOWN_AFTER = re.compile(r"\.?,?[ ]*\n?[ ]*(?:[A-Z]{1,2}-)?\d{3,5}(?:[ ]\d{2})?[ ]+[^\W\d_]{2,}")
 # Continental order with a leading number too ("87 Jakobi 69", "11 Školní 939"): checked word by word.
 NUMBER_WORDS_NUMBER = re.compile(r"\b\d{1,5},?\s+(?P<words>(?:[^\W\d_][\w'’.-]*\s+){1,3})\d{1,5}[a-z]?\b\.?")
-PO_BOX = re.compile(r"(?i)\b(?:p\.?\s?o\.?\s?box|post office box|postfach|apartado|bp)\s*\d{1,6}\b")
+PO_BOX = re.compile(r"\b(?:p\.?\s?o\.?\s?box|post office box|postfach|apartado|bp)\s*\d{1,6}\b")
 POSTCODE_CUE = re.compile(
-    r"(?i)\b(?:zip|zip ?code|postcode|postal code|post code|plz|cep|pin ?code)\b\s*(?:is|:|#|-)?\s*"
-    r"[A-Z0-9](?=[A-Z0-9 -]*\d)[A-Z0-9 -]{2,9}\b"
+    r"\b(?:zip|zip ?code|postcode|postal code|post code|plz|cep|pin ?code)\b\s*(?:is|:|#|-)?\s*"
+    r"[a-z0-9](?=[a-z0-9 -]*\d)[a-z0-9 -]{2,9}\b"
 )
 CITY_STATE_ZIP = re.compile(
     r"\b[^\W\d_][\w'’.-]*(?:\s[^\W\d_][\w'’.-]*){0,2},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
 )
 UK_POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?\d[ABD-HJLNP-UW-Z]{2}\b")
 UNIT = re.compile(
-    r"(?i)\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*\d{1,5}\b"
+    r"\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*\d{1,5}\b"
 )
 ADDRESS_CUE = re.compile(
-    r"(?i)\b(?:address(?:es)?|addr|ship(?:ping)? to|deliver(?:y|ed)? to|sent to|send (?:it |this |them )?to"
+    r"\b(?:address(?:es)?|addr|ship(?:ping)? to|deliver(?:y|ed)? to|sent to|send (?:it |this |them )?to"
     r"|return to|mail to|live at|lives at|living at|lived in|live in|located at|reside at|moved to|taxi to"
     r"|meet me at|is at|it'?s in|it is in)\b[^\n\d]{0,30}?(?P<num>\d{1,5})\s*,?\s+(?=[^\W\d_])"
 )
@@ -83,30 +83,42 @@ class AddressFinder:
 
     def find(self, text: str) -> list[Hit]:
         hits: list[Hit] = []
+        lowered = lower_same_length(text)
 
         def add(match: re.Match[str], confidence: float) -> None:
             hits.append(Hit("address", "personal", confidence, match.start(), match.end()))
 
-        for match in HOUSE_NUMBER_STREET.finditer(text):
-            if self._has_unusual_word(match.group("words"), allow_capitalised_words=True):
+        def original(match: re.Match[str], group: str) -> str:
+            return text[match.start(group) : match.end(group)]
+
+        for match in HOUSE_NUMBER_STREET.finditer(lowered):
+            if self._has_unusual_word(original(match, "words"), allow_capitalised_words=True):
                 add(match, 0.9)
-        for pattern in (NUMBER_PREFIX_STREET, PREFIX_STREET_NUMBER, COMPOUND_STREET_NUMBER, PO_BOX):
-            for match in pattern.finditer(text):
-                add(match, 0.85)
-        for match in STREET_NUMBER_POSTCODE_TOWN.finditer(text):
-            if self._has_unusual_word(match.group("words"), allow_capitalised_words=True):
-                add(match, 0.85)
+        for pattern, confidence in (
+            (NUMBER_PREFIX_STREET, 0.85),
+            (PO_BOX, 0.85),
+            (POSTCODE_CUE, 0.8),
+            (ADDRESS_CUE, 0.75),
+        ):
+            for match in pattern.finditer(lowered):
+                add(match, confidence)
+        for number in HOUSE_NUMBER_AFTER_STREET.finditer(text):
+            start = max(0, number.start() - 60)
+            before = lowered[start : number.start()]
+            street = PREFIX_STREET_BEFORE.search(before) or COMPOUND_STREET_BEFORE.search(before)
+            if street is None and POSTCODE_TOWN_AFTER.match(text, number.end(), number.end() + 40):
+                words = STREET_WORDS_BEFORE.search(text, start, number.start())
+                if words and self._has_unusual_word(words.group("words"), allow_capitalised_words=True):
+                    hits.append(Hit("address", "personal", 0.85, words.start(), number.end()))
+                continue
+            if street is not None:
+                hits.append(Hit("address", "personal", 0.85, start + street.start(), number.end()))
         for match in NUMBER_WORDS_NUMBER.finditer(text):
             if self._has_unusual_word(match.group("words"), allow_capitalised_words=False):
                 add(match, 0.75)
-        for match in POSTCODE_CUE.finditer(text):
-            add(match, 0.8)
-        for match in CITY_STATE_ZIP.finditer(text):
-            add(match, 0.8)
-        for match in UK_POSTCODE.finditer(text):
-            add(match, 0.7)
-        for match in ADDRESS_CUE.finditer(text):
-            add(match, 0.75)
-        for match in UNIT.finditer(text):
+        for pattern, confidence in ((CITY_STATE_ZIP, 0.8), (UK_POSTCODE, 0.7)):
+            for match in pattern.finditer(text):
+                add(match, confidence)
+        for match in UNIT.finditer(lowered):
             add(match, 0.45)  # "room 5" alone is not an address; it counts beside a street
         return hits

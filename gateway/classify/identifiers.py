@@ -7,7 +7,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from gateway.classify.hits import Hit
+from gateway.classify.hits import Hit, lower_same_length
 
 # ISO 13616 IBAN lengths by country (the common ones; others fall back to the mod-97 check alone).
 IBAN_LENGTHS = {
@@ -38,8 +38,7 @@ ID_CUE = re.compile(
     r"|medicare|aadhaa?r|pan(?: card)?|personal (?:id|number)|citizen(?:ship)? (?:id|number)|dni|nif|nie"
     r"|cpf|curp|bsn|steuer-?id|codice fiscale|insurance (?:number|id)|member(?:ship)? (?:id|number)"
     r"|patient (?:id|number)|mrn)\b[^\w\n]{0,3}(?:(?:number|no|num|#|is|was|:)\W{0,3}){0,3}"
-    r"(?P<value>(?=[A-Z0-9-]*\d[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9 -]{3,18}[A-Z0-9])\b",
-    re.IGNORECASE,
+    r"(?P<value>(?=[a-z0-9-]*\d[a-z0-9-]*\d)[a-z0-9][a-z0-9 -]{3,18}[a-z0-9])\b"
 )
 PHONE = re.compile(
     r"(?<![\w+./:-])(?:(?:\+|00)\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{1,8}){0,5}"
@@ -133,12 +132,28 @@ def find_ibans(text: str) -> Iterator[Hit]:
             yield Hit("iban", "personal", 0.7, match.start(), match.end())
 
 
+# Cheap substring checks that must pass before the costly cue patterns run.
+ID_CUE_WORDS = (
+    *"ssn social licen passport national identity medicare aadha personal citizen steuer codice".split(),
+    *"insurance member patient mrn".split(),
+    *(f" {word}" for word in "id tax tin sin nhs pan dni nif nie cpf curp bsn".split()),
+)
+BIRTH_WORDS = ("born", "birth", "dob", "d.o.b")
+
+
+def _mentions(lowered: str, words: tuple[str, ...]) -> bool:
+    return any(word in lowered for word in words)
+
+
 def find_national_ids(text: str) -> Iterator[Hit]:
     for match in US_SSN.finditer(text):
         yield Hit("us_ssn", "personal", 0.9, match.start(), match.end())
     for match in UK_NINO.finditer(text):
         yield Hit("uk_nino", "personal", 0.85, match.start(), match.end())
-    for match in ID_CUE.finditer(text):
+    lowered = lower_same_length(text)
+    if not _mentions(lowered, ID_CUE_WORDS):
+        return
+    for match in ID_CUE.finditer(lowered):
         what = match.group("what").lower()
         kind = "us_ssn" if what.startswith(("ssn", "social")) else "national_id"
         if "licen" in what:
@@ -170,6 +185,8 @@ def find_ip_addresses(text: str) -> Iterator[Hit]:
 
 
 def find_birth_dates(text: str) -> Iterator[Hit]:
+    if not _mentions(text.lower(), BIRTH_WORDS):
+        return
     for pattern in (BIRTH_DATE, DATE_THEN_BIRTH):
         for match in pattern.finditer(text):
             yield Hit("date_of_birth", "personal", 0.85, match.start(), match.end())

@@ -38,6 +38,10 @@ class Lexicon:
         flags = self.flags(token)
         return "c" in flags or "w" in flags
 
+    def is_known(self, token: str) -> bool:
+        """In the lexicon at all: a frequent English word or a known name."""
+        return token.lower() in self.entries
+
     def is_unknown(self, token: str) -> bool:
         return token.lower() not in self.entries
 

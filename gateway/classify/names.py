@@ -5,28 +5,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from gateway.classify.hits import Hit
+from gateway.classify.hits import Hit, lower_same_length
 from gateway.classify.lexicon import Lexicon
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 SKIP_SPANS = re.compile(r"\S+://\S+|www\.\S+|[\w.+-]+@[\w.-]+|`[^`\n]*`")
-SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“”(\[*•?|>-])\s*$")
+SENTENCE_PUNCTUATION = frozenset('.!?:;"“”([*•|>-')
 
 TITLE = re.compile(
-    r"(?i)\b(?:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|madam|mme|mlle|herr|frau|sr|sra|srta|rev|hon)\b\.?\s+$"
+    r"\b(?:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|madam|mme|mlle|herr|frau|sr|sra|srta|rev|hon)\b\.?\s+"
 )
-NAME_INTRO = re.compile(
-    r"(?i)\b(?:(?:my|his|her|their|your|our|the)\s+(?:(?:full|first|last|middle|maiden|given|family|real"
-    r"|legal|nick|sur|birth)\s*)?name\s*(?:is|was|:|=|-)?"
-    r"|name\b[^.?!\n]{0,24}\?\s*(?:\w{2,10}:\s*)?"
-    r"|(?:call(?:s|ed)? me|known as|named|aka|a\.k\.a\.|dear|attn:?|attention:?|signed|regards,|sincerely,"
-    r"|best,|cheers,|yours,))\s*$"
+# Cues that introduce a name; separate patterns so that one cannot hide another's match.
+NAME_INTROS = (
+    re.compile(
+        r"\b(?:my|his|her|their|your|our|the)\s+(?:(?:full|first|last|middle|maiden|given|family|real"
+        r"|legal|nick|sur|birth)\s*)?name\s*(?:is|was|:|=|-)?\s*"
+    ),
+    re.compile(r"\bname\b[^.?!\n]{0,24}\?\s*(?:\w{2,10}:\s*)?"),
+    re.compile(
+        r"\b(?:call(?:s|ed)? me|known as|named|aka|a\.k\.a\.|dear|attn:?|attention:?|signed|regards,"
+        r"|sincerely,|best,|cheers,|yours,)\s*"
+    ),
 )
 SOFT_INTRO = re.compile(
-    r"(?i)\b(?:hi|hello|hey|i am|i'm|im|this is|it's me|thanks|thank you|cc:?|said|says|asked|told|tell"
+    r"\b(?:hi|hello|hey|i am|i'm|im|this is|it's me|thanks|thank you|cc:?|said|says|asked|told|tell"
     r"|ask|meet|met|invite|invited|contact|email|phone|text|speak to|speak with|talk to|talk with"
-    r"|starring|featuring|feat\.|directed by|written by|assistant to)\s*,?\s*$"
+    r"|starring|featuring|feat\.|directed by|written by|assistant to)\s*,?\s*"
 )
 RELATION = (
     r"kid|son|daughter|child|wife|husband|spouse|partner|friend|boss|mother|mom|mum|father|dad|brother|sister"
@@ -36,8 +42,8 @@ RELATION = (
     r"|beneficiary|customer|account holder"
 )
 RELATION_BEFORE = re.compile(
-    rf"(?i)\b(?:my|his|her|our|their|your|a|the)\s+(?:[a-z-]+\s+){{0,2}}?(?:{RELATION})(?:'s|’s)?"
-    r"\s*(?:name\s*(?:is|:)?)?\s*,?\s*$"
+    rf"\b(?:my|his|her|our|their|your|a|the)\s+(?:[a-z-]+\s+){{0,2}}?(?:{RELATION})(?:'s|’s)?"
+    r"\s*(?:name\s*(?:is|:)?)?\s*,?\s*"
 )
 POSSESSED = re.compile(
     rf"(?i)^\s+(?:{RELATION}|address|phone|number|e-?mail|account|birthday|house|home|car|place|office|desk"
@@ -62,8 +68,21 @@ PRONOUN = re.compile(r"(?i)\b(?:he|she|him|her|his|hers|himself|herself)\b")
 SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|yours)\b")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= offset < end for start, end in spans)
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether the word at start opens a sentence, a line or a quoted/bulleted item."""
+    j = start - 1
+    while j >= 0 and text[j].isspace():
+        if text[j] == "\n":
+            return True
+        j -= 1
+    return j < 0 or text[j] in SENTENCE_PUNCTUATION
+
+
+class Token(NamedTuple):  # a NamedTuple: built for every word, and cheaper to build than a dataclass
     text: str
     base: str  # without a possessive 's
     start: int
@@ -80,7 +99,7 @@ def tokenize(text: str, *, lowercase_names: frozenset[str] = frozenset()) -> lis
     tokens: list[Token] = []
     for match in WORD.finditer(text):
         start, end = match.span()
-        if any(s <= start < e for s, e in skipped):
+        if skipped and _inside(start, skipped):
             continue
         word = match.group()
         possessive = word.endswith(("'s", "’s")) and len(word) > 3
@@ -88,9 +107,29 @@ def tokenize(text: str, *, lowercase_names: frozenset[str] = frozenset()) -> lis
         capitalised = (
             base[0].isupper() and not (len(base) > 1 and base.isupper())
         ) or base in lowercase_names
-        sentence_start = SENTENCE_END.search(text, max(0, start - 6), start) is not None or start == 0
+        sentence_start = _starts_sentence(text, start)
         tokens.append(Token(word, base, start, end, capitalised, sentence_start, possessive))
     return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """Start offsets of the words that follow each kind of cue (found in one pass per cue)."""
+
+    title: frozenset[int]
+    intro: frozenset[int]
+    relation: frozenset[int]
+    soft: frozenset[int]
+
+    @classmethod
+    def find(cls, text: str) -> _Cues:
+        lowered = lower_same_length(text)  # the cue patterns are written in lower case
+
+        def ends(pattern: re.Pattern[str]) -> frozenset[int]:
+            return frozenset(m.end() for m in pattern.finditer(lowered))
+
+        intro = frozenset().union(*(ends(pattern) for pattern in NAME_INTROS))
+        return cls(ends(TITLE), intro, ends(RELATION_BEFORE), ends(SOFT_INTRO))
 
 
 class NameFinder:
@@ -109,7 +148,7 @@ class NameFinder:
 
     def _lowercase_names(self, text: str) -> frozenset[str]:
         """In all-lowercase text ("my name is tracy sukhorukova") names are known only from the gazetteer."""
-        if any(ch.isupper() for ch in text):
+        if text.lower() != text:  # some capital letter: capitals tell names apart
             return frozenset()
         return frozenset(
             m.group() for m in WORD.finditer(text) if self.lexicon.is_name(m.group()) and len(m.group()) > 2
@@ -117,7 +156,8 @@ class NameFinder:
 
     def find(self, text: str) -> list[Hit]:
         tokens = tokenize(text, lowercase_names=self._lowercase_names(text))
-        cued = [self._score_context(text, tokens, i) for i in range(len(tokens))]
+        cues = _Cues.find(text)
+        cued = [self._score_context(text, tokens, i, cues) for i in range(len(tokens))]
         scores = [max(self._score_alone(token), cue) for token, cue in zip(tokens, cued, strict=True)]
         self._score_pairs(text, tokens, scores)
         self._drop_organisations(text, tokens, scores, cued)
@@ -137,21 +177,24 @@ class NameFinder:
             return 0.4
         return 0.0
 
-    def _score_context(self, text: str, tokens: list[Token], i: int) -> float:
+    def _score_context(self, text: str, tokens: list[Token], i: int, cues: _Cues) -> float:
         token = tokens[i]
-        before = text[max(0, token.start - 60) : token.start]
+        introduced = token.start in cues.intro
+        if not token.capitalised and not introduced:
+            return 0.0
         after = text[token.end : token.end + 40]
         lex = self.lexicon
-        known_name = lex.is_name(token.base) or "f" in lex.flags(token.base) or "l" in lex.flags(token.base)
+        flags = lex.flags(token.base)
+        known_name = bool(flags) and "c" not in flags and ("w" not in flags or "f" in flags or "l" in flags)
         score = 0.0
-        if TITLE.search(before) and token.capitalised:
+        if token.start in cues.title and token.capitalised:
             score = max(score, 0.9)
-        if NAME_INTRO.search(before) and not lex.is_word(token.base):
+        if introduced and not lex.is_word(token.base):
             if token.capitalised or known_name or lex.is_unknown(token.base):
                 score = max(score, 0.9 if token.capitalised else 0.75)
-        elif NAME_INTRO.search(before) and token.capitalised:
+        elif introduced and token.capitalised:
             score = max(score, 0.75)  # "call me Will": the cue outweighs the word
-        if token.capitalised and RELATION_BEFORE.search(before):
+        if token.capitalised and token.start in cues.relation:
             # "my kid Mali": the relation word outweighs the name doubling as a word
             score = max(score, 0.85 if self._name_like(token) else 0.75)
         if not self._name_like(token):
@@ -165,7 +208,7 @@ class NameFinder:
             score = max(score, 0.8)
         if PERSON_VERB_AFTER.search(after):
             score = max(score, 0.75)
-        if SOFT_INTRO.search(before) and (known_name or not token.sentence_start):
+        if token.start in cues.soft and (known_name or not token.sentence_start):
             score = max(score, 0.7 if known_name else 0.55)
         if token.sentence_start:
             sentence_rest = text[token.end : token.end + 160]
@@ -174,7 +217,7 @@ class NameFinder:
             next_token = tokens[i + 1] if i + 1 < len(tokens) else None
             if next_token and not next_token.capitalised and PRONOUN.search(sentence_rest):
                 score = max(score, 0.65)  # "X is reliable. You can depend on him."
-        if re.match(r"^\s*[!?]", after) and re.search(r",\s*$", before):
+        if re.match(r"^\s*[!?]", after) and re.search(r",\s*$", text[max(0, token.start - 4) : token.start]):
             score = max(score, 0.65)  # "Don't go to town, X!"
         if token.possessive and known_name:
             score = max(score, 0.75)

@@ -7,29 +7,46 @@ from collections.abc import Iterator
 
 from gateway.classify.hits import Hit
 
-# (kind, pattern, confidence): fixed-prefix token formats published by each provider.
-TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
-    ("anthropic_api_key", re.compile(r"\bsk-ant-[a-z0-9]{2,8}-[A-Za-z0-9_-]{20,}"), 0.99),
-    ("openai_api_key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), 0.95),
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"), 0.95),
-    ("github_token", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}\b"), 0.98),
-    ("github_token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b"), 0.98),
-    ("gitlab_token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), 0.98),
-    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), 0.95),
-    ("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}"), 0.95),
-    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), 0.95),
-    ("stripe_key", re.compile(r"\b[rsp]k_(?:live|test)_[0-9a-zA-Z]{16,}\b"), 0.95),
-    ("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), 0.9),
-    ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0.95),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), 0.9),
-    ("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"), 0.99),
+# (kind, literal that must occur, pattern, confidence): token formats published by each provider. The
+# literal (checked in the lowercased text) skips a pattern cheaply when it cannot match.
+TOKEN_PATTERNS: tuple[tuple[str, str, re.Pattern[str], float], ...] = (
+    ("anthropic_api_key", "sk-ant-", re.compile(r"\bsk-ant-[a-z0-9]{2,8}-[A-Za-z0-9_-]{20,}"), 0.99),
+    ("openai_api_key", "sk-", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), 0.95),
+    ("aws_access_key", "", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"), 0.95),
+    ("github_token", "gh", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}\b"), 0.98),
+    ("github_token", "github_pat_", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b"), 0.98),
+    ("gitlab_token", "glpat-", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), 0.98),
+    ("slack_token", "xox", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), 0.95),
+    (
+        "slack_webhook",
+        "hooks.slack.com",
+        re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}"),
+        0.95,
+    ),
+    ("google_api_key", "aiza", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), 0.95),
+    ("stripe_key", "k_", re.compile(r"\b[rsp]k_(?:live|test)_[0-9a-zA-Z]{16,}\b"), 0.95),
+    ("huggingface_token", "hf_", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), 0.9),
+    ("npm_token", "npm_", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0.95),
+    ("jwt", "eyj", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), 0.9),
+    (
+        "private_key",
+        "private key",
+        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+        0.99,
+    ),
     (
         "connection_string",
+        "://",
         re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"']{1,64}:[^\s@/\"']{1,128}@[\w.-]+"),
         0.95,
     ),
-    ("bearer_token", re.compile(r"(?i)\bauthorization:\s*bearer\s+[A-Za-z0-9._~+/=-]{20,}"), 0.9),
-    ("aws_secret_key", re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}"), 0.95),
+    ("bearer_token", "bearer", re.compile(r"(?i)\bauthorization:\s*bearer\s+[A-Za-z0-9._~+/=-]{20,}"), 0.9),
+    (
+        "aws_secret_key",
+        "aws_secret_access_key",
+        re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}"),
+        0.95,
+    ),
 )
 
 # "password: hunter2", "api_key = '...'", "my password is ...": a credential word, then a value.
@@ -38,6 +55,7 @@ ASSIGNED_SECRET = re.compile(
     r"|access[_-]?key|secret[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|private[_-]?key|token)"
     r"\b['\"]?\s*(?::|=|:=|=>|\bis\b)\s*['\"]?(?P<value>[^\s'\",;]{4,})"
 )
+SECRET_WORDS = ("pass", "pwd", "pin", "secret", "key", "token")
 # Values that show the shape of a secret without being one.
 PLACEHOLDER = re.compile(
     r"(?i)^(?:\*+|x+|\.+|<[^>]*>|\$\{?[\w.]+\}?|%\(?\w+\)?s?|\{\{?[^}]*\}\}?|your[_-].*|changeme|example\w*"
@@ -48,9 +66,14 @@ PLACEHOLDER = re.compile(
 
 def find_secrets(text: str) -> Iterator[Hit]:
     """Every credential-looking span in text."""
-    for kind, pattern, confidence in TOKEN_PATTERNS:
+    lowered = text.lower()
+    for kind, literal, pattern, confidence in TOKEN_PATTERNS:
+        if literal not in lowered:
+            continue
         for match in pattern.finditer(text):
             yield Hit(kind, "secret", confidence, match.start(), match.end())
+    if not any(word in lowered for word in SECRET_WORDS):
+        return
     for match in ASSIGNED_SECRET.finditer(text):
         value = match.group("value")
         if PLACEHOLDER.match(value):

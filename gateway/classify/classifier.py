@@ -1,0 +1,154 @@
+"""The classifier: one pure function of a request -> Classification (sensitivity, complexity, task,
+domain, needs). Build a Classifier once (it compiles patterns and loads the lexicon) and reuse it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tiktoken
+
+from gateway.classify.complexity import ComplexityModel, load_complexity_model
+from gateway.classify.lexicon import Lexicon, load_lexicon
+from gateway.classify.markers import ConfidentialMarker
+from gateway.classify.request_text import RequestText, read_request
+from gateway.classify.sensitivity import SensitivityDetector
+from gateway.classify.tokens import get_encoding
+from gateway.classify.topics import TopicClassifier
+from gateway.classify.types import Classification, Needs, Sensitivity
+
+CLASSIFIER_VERSION = "1"
+# Prompts above this many tokens need a long-context model.
+LONG_CONTEXT_TOKENS = 32_000
+# Beyond this many characters, tokens are extrapolated from an exact count of the first part: encoding
+# megabytes of text would cost more than the whole latency budget, and usage settles the exact count later.
+EXACT_TOKEN_CHARS = 400_000
+# OpenAI's chat format costs a few tokens per message and for priming the reply.
+TOKENS_PER_MESSAGE = 3
+TOKENS_REPLY_PRIMING = 3
+# Typical reply length by task, used when the request sets no max_tokens.
+OUTPUT_TOKENS_BY_TASK = {
+    "chit_chat": 60,
+    "qa": 300,
+    "extraction": 300,
+    "math": 500,
+    "reasoning": 600,
+    "creative": 700,
+    "code": 800,
+}
+
+
+class Classifier:
+    """Holds compiled detectors, the lexicon, the complexity model and the tokenizer."""
+
+    def __init__(
+        self,
+        *,
+        markers: Sequence[ConfidentialMarker] = (),
+        encoding: tiktoken.Encoding | None = None,
+        long_context_tokens: int = LONG_CONTEXT_TOKENS,
+        lexicon: Lexicon | None = None,
+        complexity_model: ComplexityModel | None = None,
+    ) -> None:
+        self.lexicon = lexicon or load_lexicon()
+        self.sensitivity = SensitivityDetector(markers=markers, lexicon=self.lexicon)
+        self.topics = TopicClassifier()
+        self.complexity_model = complexity_model or load_complexity_model()
+        self.encoding = encoding or get_encoding()
+        self.long_context_tokens = long_context_tokens
+
+    def classify(self, body: Mapping[str, Any]) -> Classification:
+        """Classify an OpenAI (or Anthropic) chat request body; never raises on odd shapes."""
+        request = read_request(body if isinstance(body, Mapping) else {})
+        full_text = request.full_text
+        sensitivity = self.sensitivity.detect(full_text)
+        question = request.last_user_text
+        topic = self.topics.guess(request.user_text or full_text, last_user_text=question)
+        question_domains = topic.domain_scores if question == request.user_text else None
+        complexity = self.complexity_model.assess(
+            question,
+            question_domains or self.topics.domain_scores(question),
+            is_common_word=self.lexicon.is_known,
+        )
+        prompt_tokens, exact = self._prompt_tokens(request)
+        estimate = self._output_estimate(topic.task, request, prompt_tokens)
+        needs = Needs(
+            prompt_tokens=prompt_tokens,
+            expected_output_tokens=request.max_tokens or estimate,
+            tools=request.tools,
+            json_mode=request.json_mode,
+            images=request.images,
+            long_context=prompt_tokens > self.long_context_tokens,
+        )
+        extra: dict[str, object] = {
+            "classifier_version": CLASSIFIER_VERSION,
+            "output_tokens_estimate": estimate,
+            "max_tokens": request.max_tokens,
+            "prompt_tokens_exact": exact,
+            "message_count": request.message_count,
+        }
+        return Classification(
+            sensitivity=sensitivity,
+            complexity=complexity,
+            task=topic.task,
+            domain=topic.domain,
+            needs=needs,
+            extra=extra,
+        )
+
+    def detect_sensitivity(self, text: str) -> Sensitivity:
+        """Sensitivity of a free text (a RAG chunk, an uploaded document)."""
+        return self.sensitivity.detect(text)
+
+    def count_tokens(self, text: str) -> tuple[int, bool]:
+        """Tokens of text, and whether the count is exact (huge texts are extrapolated)."""
+        if len(text) <= EXACT_TOKEN_CHARS:
+            return len(self.encoding.encode(text, disallowed_special=())), True
+        head = text[:EXACT_TOKEN_CHARS]
+        head_tokens = len(self.encoding.encode(head, disallowed_special=()))
+        return round(head_tokens * len(text) / len(head)), False
+
+    def _prompt_tokens(self, request: RequestText) -> tuple[int, bool]:
+        tokens, exact = self.count_tokens(request.full_text + request.tool_schema_text)
+        if request.message_count:
+            tokens += TOKENS_PER_MESSAGE * request.message_count + TOKENS_REPLY_PRIMING
+        return tokens, exact
+
+    @staticmethod
+    def _output_estimate(task: str, request: RequestText, prompt_tokens: int) -> int:
+        if task == "translation":
+            # A translation is about as long as what it translates (the last turn, ~4 chars a token).
+            return max(100, min(4000, round(len(request.last_user_text) / 4 * 1.1)))
+        if task == "summarisation":
+            return max(150, min(1000, prompt_tokens // 4))
+        return OUTPUT_TOKENS_BY_TASK.get(task, 300)
+
+
+@functools.cache
+def default_classifier() -> Classifier:
+    """A process-wide classifier without confidential markers, built on first use."""
+    return Classifier()
+
+
+def classify(
+    body: Mapping[str, Any],
+    *,
+    markers: Sequence[ConfidentialMarker] = (),
+    encoding: tiktoken.Encoding | None = None,
+) -> Classification:
+    """Classify one request. With markers or an encoding a new Classifier is built (compiling them):
+    callers on the hot path should build a Classifier once and call its classify method."""
+    if markers or encoding is not None:
+        return Classifier(markers=markers, encoding=encoding).classify(body)
+    return default_classifier().classify(body)
+
+
+def detect_sensitivity(text: str, markers: Sequence[ConfidentialMarker] = ()) -> Sensitivity:
+    """Sensitivity of a free text, e.g. a RAG chunk."""
+    if markers:
+        return SensitivityDetector(markers=markers, lexicon=load_lexicon()).detect(text)
+    return default_classifier().detect_sensitivity(text)
+
+
+classify_text = detect_sensitivity

@@ -1,0 +1,175 @@
+"""Complexity: how likely a small model is to get the prompt wrong. A logistic model over cheap features
+(length, numbers and formulas, question shape, domain keywords); its weights are trained by
+evals/routing/train.py and stored in complexity_weights.json beside this file."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+from gateway.classify.types import Complexity, ComplexityTier
+
+_WEIGHTS_FILE = "complexity_weights.json"
+
+OPTION_SPLIT = re.compile(r"\n\(?A[.)]\s")
+OPTION_LINE = re.compile(r"(?m)^\(?[A-J][.)]\s*(.*)$")
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?")
+MATH_SYMBOL = re.compile(
+    r"[=<>≤≥≠±×÷^√∫∑∏∂∞πθλμσΔ∈∉⊂⊆∪∩]|\\[a-z]+\{?|\b[a-z]\s*\(\s*[a-z]\s*\)|\d\s*[-+*/]\s*\d"
+)
+LOGIC_SYMBOL = re.compile(r"[⊃∨∧≡¬→↔∀∃]|\s~\s?[A-Z]|\([A-Z]\s*[⊃∨·≡]\s*[A-Z]\)")
+STATEMENT_PAIR = re.compile(r"Statement 1\s*\|")
+NEGATION = re.compile(r"\b(?:NOT|EXCEPT|LEAST|FALSE|INCORRECT|never)\b")
+# CALCULATION, REASONING and UNITS are written in lower case and run on lowered text.
+CALCULATION = re.compile(
+    r"\b(?:calculate|compute|how many|how much|what is the value|determine|solve|find the|estimate"
+    r"|evaluate|simplify|approximately)\b"
+)
+REASONING = re.compile(
+    r"\b(?:prove|derive|why|explain|justify|step by step|implies|therefore|must be true|valid|consistent"
+    r"|follows? (?:from|that)|if and only if|suppose|assume|given that)\b"
+)
+UNITS = re.compile(
+    r"\b\d+(?:\.\d+)?\s?(?:m/s|km|kg|mol|g|mg|ml|l|j|kj|n|w|kw|v|a|ohm|ω|hz|k|°c|°f|pa|atm|ev|s|ms)\b"
+)
+CODE = re.compile(r"```|\b(?:def|class|function|return|for|while|if)\b.*[:{]\s*$", re.MULTILINE)
+
+FEATURE_NAMES = (
+    "log_stem_chars",
+    "log_option_chars",
+    "options_numeric",
+    "digit_share",
+    "log_numbers",
+    "math_symbols",
+    "logic_symbols",
+    "statement_pair",
+    "negation",
+    "calculation",
+    "reasoning",
+    "units",
+    "code",
+    "log_lines",
+    "rare_word_share",
+    "mean_word_length",
+    "domain_math",
+    "domain_logic",
+    "domain_physics",
+    "domain_chemistry",
+    "domain_law",
+    "domain_medicine",
+    "domain_finance",
+    "domain_tech",
+    "domain_humanities",
+)
+
+
+WORD = re.compile(r"[a-zA-Z]{3,}")
+DIGIT = re.compile(r"\d")
+
+
+def extract_features(
+    text: str, domain_scores: Mapping[str, int], *, is_common_word: Callable[[str], bool] | None = None
+) -> dict[str, float]:
+    """The model's inputs for one prompt; every value is cheap to compute and roughly in [0, 10].
+    is_common_word tells everyday words from rare ones (technical vocabulary is a sign of difficulty)."""
+    parts = OPTION_SPLIT.split(text, maxsplit=1)
+    stem = parts[0]
+    options_text = "\n" + "A. " + parts[1] if len(parts) > 1 else ""
+    options = [o.strip() for o in OPTION_LINE.findall(options_text)]
+    numeric_options = sum(1 for o in options if NUMBER.search(o) and len(o) < 40)
+    log1p = math.log1p
+    lowered_stem = stem.lower()
+    features = {
+        "log_stem_chars": log1p(len(stem)),
+        "log_option_chars": log1p(len(options_text)),
+        "options_numeric": numeric_options / len(options) if options else 0.0,
+        "digit_share": 10.0 * len(DIGIT.findall(stem)) / (len(stem) + 1),
+        "log_numbers": log1p(len(NUMBER.findall(stem))),
+        "math_symbols": log1p(len(MATH_SYMBOL.findall(text))),
+        "logic_symbols": log1p(len(LOGIC_SYMBOL.findall(text))),
+        "statement_pair": 1.0 if STATEMENT_PAIR.search(text) else 0.0,
+        "negation": 1.0 if NEGATION.search(stem) else 0.0,
+        "calculation": 1.0 if CALCULATION.search(lowered_stem) else 0.0,
+        "reasoning": log1p(len(REASONING.findall(lowered_stem))),
+        "units": log1p(len(UNITS.findall(text.lower()))),
+        "code": 1.0 if CODE.search(text) else 0.0,
+        "log_lines": log1p(text.count("\n")),
+    }
+    words = WORD.findall(stem[:5000])
+    common = is_common_word or (lambda word: True)
+    features["rare_word_share"] = sum(1 for w in words if not common(w)) / len(words) if words else 0.0
+    features["mean_word_length"] = sum(len(w) for w in words) / len(words) if words else 0.0
+    for domain in (
+        "math",
+        "logic",
+        "physics",
+        "chemistry",
+        "law",
+        "medicine",
+        "finance",
+        "tech",
+        "humanities",
+    ):
+        features[f"domain_{domain}"] = log1p(domain_scores.get(domain, 0))
+    return features
+
+
+@dataclass(frozen=True, slots=True)
+class ComplexityModel:
+    """Standardised features -> logistic score; tiers cut at stored score thresholds."""
+
+    weights: dict[str, float]
+    bias: float
+    means: dict[str, float]
+    scales: dict[str, float]
+    tier_cuts: tuple[float, float]  # score >= first: medium; >= second: high
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> ComplexityModel:
+        cuts = data["tier_cuts"]
+        assert isinstance(cuts, list) and len(cuts) == 2
+        return cls(
+            weights=dict(data["weights"]),  # type: ignore[call-overload]
+            bias=float(data["bias"]),  # type: ignore[arg-type]
+            means=dict(data["means"]),  # type: ignore[call-overload]
+            scales=dict(data["scales"]),  # type: ignore[call-overload]
+            tier_cuts=(float(cuts[0]), float(cuts[1])),
+        )
+
+    def score(self, features: Mapping[str, float]) -> float:
+        z = self.bias
+        for name, weight in self.weights.items():
+            z += (
+                weight
+                * (features.get(name, 0.0) - self.means.get(name, 0.0))
+                / (self.scales.get(name) or 1.0)
+            )
+        z = max(-30.0, min(30.0, z))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def tier(self, score: float) -> ComplexityTier:
+        if score >= self.tier_cuts[1]:
+            return "high"
+        return "medium" if score >= self.tier_cuts[0] else "low"
+
+    def assess(
+        self,
+        text: str,
+        domain_scores: Mapping[str, int],
+        *,
+        is_common_word: Callable[[str], bool] | None = None,
+    ) -> Complexity:
+        value = self.score(extract_features(text, domain_scores, is_common_word=is_common_word))
+        return Complexity(score=round(value, 4), tier=self.tier(value))
+
+
+@functools.cache
+def load_complexity_model() -> ComplexityModel:
+    """The packaged model (trained on RouteLLM's MMLU correctness labels of a weak model)."""
+    raw = resources.files("gateway.classify").joinpath(_WEIGHTS_FILE).read_text(encoding="utf-8")
+    return ComplexityModel.from_dict(json.loads(raw))
