@@ -13,20 +13,26 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.accounting.ledger import Ledger
 from gateway.accounting.reports import CostReports
-from gateway.api import admin_costs, admin_keys, health, models
+from gateway.api import admin_costs, admin_keys, admin_policies, admin_teams, health, models
+from gateway.api.common import validation_error
 from gateway.api.fastlane import FastLane
 from gateway.api.responses import json_response
 from gateway.auth.keys import KeyRepository
 from gateway.auth.service import AuthService
+from gateway.auth.teams import TeamStore
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.limits import LimitSpec, build_limiter
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import RequestIdMiddleware, RequestIds
 from gateway.providers.registry import SIM_KEYS, build_embedding_targets, build_targets, plan_upstreams
+from gateway.routing.store import PolicyStore
+from gateway.serving.admission import Admissions
 from gateway.serving.calls import CallRecorder
 from gateway.serving.chat import ChatService
 from gateway.serving.embeddings import EmbeddingsService, LocalEmbedder
@@ -34,6 +40,15 @@ from gateway.serving.messages import MessagesService
 from gateway.storage.db import Database, start_embedded_postgres
 
 log = logging.getLogger("gateway")
+
+
+def validated_limits(limits: dict[str, Any]) -> dict[str, Any]:
+    """Limits as stored: refused with a 400 naming the field when they are negative, absurd or misspelt."""
+    try:
+        spec = LimitSpec.model_validate(limits)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    return spec.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
 def master_key_for(settings: Settings) -> tuple[str, bool]:
@@ -91,18 +106,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     state.ledger = Ledger(db, flush_interval_s=settings.ledger_flush_interval_s)
     state.cost_reports = CostReports(db)
+    state.policies = PolicyStore(db)
     state.targets = targets
     state.embedding_targets = build_embedding_targets(settings, targets)
     state.simulator = sim
-    recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics)
+    state.limiter = build_limiter(settings.redis_url)
+    state.teams = TeamStore(db)
+    admissions = Admissions(
+        limiter=state.limiter,
+        teams=state.teams,
+        target_limits={name: LimitSpec.model_validate(spec) for name, spec in settings.target_limits.items()},
+        metrics=state.metrics,
+        default_output_tokens=settings.default_reserved_output_tokens,
+    )
+    recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics, admissions=admissions)
     state.recorder = recorder
-    state.chat = ChatService(targets=targets, recorder=recorder, max_n=settings.max_n)
+    state.chat = ChatService(targets=targets, recorder=recorder, admissions=admissions, max_n=settings.max_n)
     state.messages = MessagesService(chat=state.chat)
     state.local_embedder = LocalEmbedder(settings)
     state.embeddings = EmbeddingsService(
-        targets=state.embedding_targets, local=state.local_embedder, recorder=recorder
+        targets=state.embedding_targets, local=state.local_embedder, recorder=recorder, admissions=admissions
     )
+    state.validate_limits = validated_limits
+    state.spend = state.limiter.spend
     await state.auth.start()
+    await state.policies.start()
+    await state.teams.start()
     await state.ledger.start()
     for target in targets.values():
         await target.provider.start()
@@ -110,11 +139,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await state.auth.stop()
+        await state.policies.stop()
+        await state.teams.stop()
         await state.ledger.stop()
         for target in targets.values():
             await target.provider.close()
         if sim is not None:
             await sim.close()
+        await state.limiter.close()
         await db.close()
         if embedded is not None:
             embedded.cleanup()
@@ -132,7 +164,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.request_ids = RequestIds()
-    for module in (models, admin_keys, admin_costs, health):
+    for module in (models, admin_keys, admin_teams, admin_policies, admin_costs, health):
         app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware, ids=app.state.request_ids)

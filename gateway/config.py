@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     )
     key_refresh_interval_s: float = Field(0.25, validation_alias=_env("GATEWAY_KEY_REFRESH_S"))
     ledger_flush_interval_s: float = Field(0.25, validation_alias=_env("GATEWAY_LEDGER_FLUSH_S"))
+    # Per-target limits, e.g. {"llama-3.1-8b": {"rpm": 600, "max_concurrency": 32}} (JSON in the env).
+    target_limits: dict[str, dict[str, object]] = Field(
+        default_factory=dict, validation_alias=_env("GATEWAY_TARGET_LIMITS")
+    )
+    # Output tokens reserved against TPM and budgets when a call names no max_tokens.
+    default_reserved_output_tokens: int = Field(
+        4096, validation_alias=_env("GATEWAY_DEFAULT_RESERVED_OUTPUT")
+    )
     shutdown_grace_s: float = Field(30.0, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE_S"))
     log_level: str = Field("info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 

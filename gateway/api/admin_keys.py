@@ -66,10 +66,22 @@ def _repo(request: Request) -> KeyRepository:
 
 
 def _check_limits(request: Request, limits: dict[str, Any] | None) -> dict[str, Any]:
-    checker = getattr(request.app.state, "validate_limits", None)
-    if limits and checker is not None:
-        return checker(limits)  # type: ignore[no-any-return]
-    return limits or {}
+    return request.app.state.validate_limits(limits) if limits else {}  # type: ignore[no-any-return]
+
+
+async def spend_of(request: Request, scope: str, scope_id: str) -> list[dict[str, Any]]:
+    """Spend, budget and reset time per budget period, as the limiter counts them."""
+    states = await request.app.state.spend(scope, scope_id)
+    return [
+        {
+            "period": s.period,
+            "spent_usd": str(s.spent_usd),
+            "reserved_usd": str(s.reserved_usd),
+            "budget_usd": str(s.budget_usd) if s.budget_usd is not None else None,
+            "resets_at": s.resets_at.isoformat() if s.resets_at else None,
+        }
+        for s in states
+    ]
 
 
 @router.post("/admin/keys")
@@ -105,11 +117,7 @@ async def get_key(key_id: str, request: Request, _: AdminPrincipal) -> Response:
     record = await _repo(request).get(key_id)
     if record is None:
         raise GatewayError(404, f"no key with id '{key_id}'", code="key_not_found")
-    body = record.public()
-    spend = getattr(request.app.state, "key_spend", None)
-    if spend is not None:
-        body["spend"] = await spend(record)
-    return json_response(body)
+    return json_response({**record.public(), "spend": await spend_of(request, "key", record.id)})
 
 
 @router.patch("/admin/keys/{key_id}")

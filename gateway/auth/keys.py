@@ -51,6 +51,8 @@ class KeyRecord:
         return self.revoked_at is None
 
     def principal(self) -> Principal:
+        from gateway.limits import LimitSpec
+
         return Principal(
             key_id=self.id,
             name=self.name,
@@ -60,6 +62,7 @@ class KeyRecord:
             is_admin=self.is_admin,
             limits=self.limits,
             metadata=self.metadata,
+            limit_spec=LimitSpec.model_validate(self.limits) if self.limits else None,
         )
 
     def public(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class Principal:
     is_admin: bool = False
     limits: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    limit_spec: Any = None  # gateway.limits.LimitSpec parsed once from `limits`, or None
 
     def may_use(self, model: str) -> bool:
         return self.allowed_models is None or model in self.allowed_models

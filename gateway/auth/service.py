@@ -44,7 +44,7 @@ class AuthService:
     def __init__(self, repo: KeyRepository, *, master_key: str | None, refresh_interval_s: float) -> None:
         self._repo = repo
         self._master_hash = hash_secret(master_key) if master_key else None
-        self._by_hash: dict[bytes, KeyRecord] = {}
+        self._by_hash: dict[bytes, tuple[KeyRecord, Principal]] = {}
         self._by_id: dict[str, KeyRecord] = {}
         self._since: datetime | None = None
         self._interval = refresh_interval_s
@@ -74,7 +74,13 @@ class AuthService:
             self._by_hash.pop(old.key_hash, None)
         self._by_id[record.id] = record
         if record.active:
-            self._by_hash[record.key_hash] = record
+            try:
+                principal = record.principal()
+            except ValueError:
+                log.error("key %s has invalid stored limits; refusing it until they are fixed", record.id)
+                self._by_hash.pop(record.key_hash, None)
+                return
+            self._by_hash[record.key_hash] = (record, principal)
         else:
             self._by_hash.pop(record.key_hash, None)
 
@@ -100,9 +106,10 @@ class AuthService:
         digest = hash_secret(secret)
         if self._master_hash is not None and hmac.compare_digest(digest, self._master_hash):
             return MASTER_PRINCIPAL
-        record = self._by_hash.get(digest)
-        if record is None or not hmac.compare_digest(record.key_hash, digest) or not record.active:
+        entry = self._by_hash.get(digest)
+        if entry is None or not hmac.compare_digest(entry[0].key_hash, digest):
             raise GatewayError(401, "Invalid API key", code="invalid_api_key")
+        record, principal = entry
         if record.expires_at is not None and record.expires_at <= datetime.now(UTC):
             raise GatewayError(401, "API key expired", code="expired_api_key")
-        return record.principal()
+        return principal

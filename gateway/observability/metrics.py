@@ -36,6 +36,9 @@ class Metrics:
         self.upstream_errors = Counter(
             "gateway_upstream_errors", "Upstream failures by target and kind.", ["target", "kind"], registry=r
         )
+        self.limit_rejections = Counter(
+            "gateway_limit_rejections", "Calls refused by a limit or budget.", ["kind", "scope"], registry=r
+        )
         self.in_flight = Gauge("gateway_requests_in_flight", "Requests being served.", registry=r)
         self.ledger_pending = Gauge(
             "gateway_ledger_pending_rows", "Ledger rows waiting to be written.", registry=r

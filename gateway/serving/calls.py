@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from gateway.accounting.ledger import Ledger, LedgerEntry
@@ -29,6 +30,8 @@ class CallContext:
     attempt: int = 0
     rule: str | None = None
     policy_version: int | None = None
+    admission: Any = None  # a limits Admission to settle when the call ends
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
 
 def resolve_target(targets: dict[str, Target], principal: Principal, model: str) -> Target:
@@ -86,9 +89,20 @@ def estimate_usage(ctx: CallContext, state: StreamState | None, completion_text:
 class CallRecorder:
     """Turns a finished attempt into one ledger row and its metrics."""
 
-    def __init__(self, *, ledger: Ledger, metrics: Metrics) -> None:
+    def __init__(self, *, ledger: Ledger, metrics: Metrics, admissions: Any = None) -> None:
         self._ledger = ledger
         self._metrics = metrics
+        self._admissions = admissions
+
+    async def finish(self, ctx: CallContext, **outcome: Any) -> None:
+        """Record the attempt, then release what the call reserved against limits and budgets."""
+        cost = self.record(ctx, **outcome)
+        if ctx.admission is not None and self._admissions is not None:
+            admission, ctx.admission = ctx.admission, None
+            usage = outcome.get("usage") or Usage()
+            await self._admissions.settle(
+                admission, tokens=usage.prompt_tokens + usage.completion_tokens, cost=cost
+            )
 
     def record(
         self,
@@ -99,7 +113,7 @@ class CallRecorder:
         error_code: str | None = None,
         ttft_at: float | None = None,
         client_disconnected: bool = False,
-    ) -> None:
+    ) -> Decimal:
         now = time.perf_counter()
         usage = usage or Usage()
         target = ctx.target
@@ -147,3 +161,4 @@ class CallRecorder:
             m.cost.labels(target.name).inc(float(cost))
         if error_code:
             m.upstream_errors.labels(target.name, error_code).inc()
+        return cost

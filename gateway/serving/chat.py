@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.accounting.tokens import count_prompt
 from gateway.api.common import validate
 from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
 from gateway.protocol.openai import FORWARDED_CHAT_FIELDS, ChatCompletionRequest
 from gateway.providers.base import StreamState, UpstreamError, Usage
 from gateway.providers.registry import Target
+from gateway.serving.admission import Admissions
 from gateway.serving.calls import (
     CallContext,
     CallRecorder,
@@ -39,9 +41,12 @@ class JsonReply:
 
 
 class ChatService:
-    def __init__(self, *, targets: dict[str, Target], recorder: CallRecorder, max_n: int) -> None:
+    def __init__(
+        self, *, targets: dict[str, Target], recorder: CallRecorder, admissions: Admissions, max_n: int
+    ) -> None:
         self.targets = targets
         self.recorder = recorder
+        self.admissions = admissions
         self._max_n = max_n
 
     def prepare(
@@ -71,24 +76,35 @@ class ChatService:
         self, principal: Principal, body: dict[str, Any], *, request_id: str
     ) -> JsonReply | StreamReply:
         ctx, forwarded, req = self.prepare(principal, body, request_id=request_id)
+        await self.admit(ctx, max_output_tokens=req.max_completion_tokens or req.max_tokens)
         if ctx.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
             return await self.open_stream(ctx, forwarded, OpenAIEncoder(include_usage=include_usage))
-        return JsonReply(await self.call_once(ctx, forwarded), ctx.target)
+        return JsonReply(await self.call_once(ctx, forwarded), ctx.target, ctx.reply_headers)
+
+    async def admit(self, ctx: CallContext, *, max_output_tokens: int | None) -> None:
+        model = ctx.target.upstream_model
+        await self.admissions.admit(
+            ctx, prompt_tokens=lambda: count_prompt(ctx.messages, model), max_output_tokens=max_output_tokens
+        )
 
     async def call_once(self, ctx: CallContext, forwarded: dict[str, Any]) -> dict[str, Any]:
         target = ctx.target
         try:
             response = await target.provider.chat(forwarded, upstream_model=target.upstream_model)
         except UpstreamError as exc:
-            raise self.failed(ctx, exc) from None
+            raise await self.failed(ctx, exc) from None
+        except BaseException:
+            # Cancelled (client gone) or a bug: the attempt is still recorded and its reservation released.
+            await self.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
+            raise
         usage = Usage.from_openai(response.get("usage"))
         if usage is None:
             text = "".join(
                 str((c.get("message") or {}).get("content") or "") for c in response.get("choices") or ()
             )
             usage = estimate_usage(ctx, None, text)
-        self.recorder.record(ctx, status=200, usage=usage)
+        await self.recorder.finish(ctx, status=200, usage=usage)
         return response
 
     async def open_stream(
@@ -111,13 +127,16 @@ class ChatService:
         try:
             first = await anext(upstream, None)
         except UpstreamError as exc:
-            raise self.failed(ctx, exc) from None
+            raise await self.failed(ctx, exc) from None
+        except BaseException:
+            await self.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
+            raise
         body = relay(
             ctx=ctx, recorder=self.recorder, upstream=upstream, first=first, state=state, encoder=encoder
         )
-        return StreamReply(body, target)
+        return StreamReply(body, target, ctx.reply_headers)
 
-    def failed(self, ctx: CallContext, exc: UpstreamError) -> GatewayError:
+    async def failed(self, ctx: CallContext, exc: UpstreamError) -> GatewayError:
         error = upstream_to_gateway_error(exc, ctx.target)
-        self.recorder.record(ctx, status=error.status, usage=None, error_code=exc.kind)
+        await self.recorder.finish(ctx, status=error.status, usage=None, error_code=exc.kind)
         return error

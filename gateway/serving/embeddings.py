@@ -16,6 +16,7 @@ from gateway.errors import GatewayError
 from gateway.protocol.openai import FORWARDED_EMBEDDING_FIELDS, EmbeddingRequest
 from gateway.providers.base import UpstreamError, Usage
 from gateway.providers.registry import EmbeddingTarget
+from gateway.serving.admission import Admissions
 from gateway.serving.calls import CallContext, CallRecorder, upstream_to_gateway_error
 
 
@@ -46,11 +47,17 @@ class LocalEmbedder:
 
 class EmbeddingsService:
     def __init__(
-        self, *, targets: dict[str, EmbeddingTarget], local: LocalEmbedder, recorder: CallRecorder
+        self,
+        *,
+        targets: dict[str, EmbeddingTarget],
+        local: LocalEmbedder,
+        recorder: CallRecorder,
+        admissions: Admissions,
     ) -> None:
         self._targets = targets
         self._local = local
         self._recorder = recorder
+        self._admissions = admissions
 
     async def create(self, principal: Principal, body: dict[str, Any], *, request_id: str) -> dict[str, Any]:
         req = validate(EmbeddingRequest, body)
@@ -75,18 +82,21 @@ class EmbeddingsService:
             stream=False,
             messages=[],
         )
+        texts = _texts(req.input) if target.provider is None else []
+        await self._admissions.admit(
+            ctx, prompt_tokens=lambda: sum(count_text(t) for t in texts), max_output_tokens=0
+        )
         if target.provider is not None:
             forwarded = {k: v for k, v in body.items() if k in FORWARDED_EMBEDDING_FIELDS}
             try:
                 response = await target.provider.embeddings(forwarded, upstream_model=target.upstream_model)
             except UpstreamError as exc:
                 error = upstream_to_gateway_error(exc, target)
-                self._recorder.record(ctx, status=error.status, usage=None, error_code=exc.kind)
+                await self._recorder.finish(ctx, status=error.status, usage=None, error_code=exc.kind)
                 raise error from None
             usage = Usage.from_openai(response.get("usage")) or Usage()
-            self._recorder.record(ctx, status=200, usage=usage)
+            await self._recorder.finish(ctx, status=200, usage=usage)
             return response
-        texts = _texts(req.input)
         embedder = await self._local.get()
         if req.dimensions is not None and req.dimensions != embedder.dim:
             raise GatewayError(
@@ -97,7 +107,7 @@ class EmbeddingsService:
             )
         vectors: np.ndarray = await asyncio.to_thread(embedder.embed_documents, texts)
         tokens = sum(count_text(t) for t in texts)
-        self._recorder.record(ctx, status=200, usage=Usage(prompt_tokens=tokens, source="estimated"))
+        await self._recorder.finish(ctx, status=200, usage=Usage(prompt_tokens=tokens, source="estimated"))
         as_base64 = req.encoding_format == "base64"
         data = [
             {

@@ -53,6 +53,7 @@ class MessagesService:
             stream=stream,
             messages=openai_body.get("messages", []),
         )
+        await self._chat.admit(ctx, max_output_tokens=body["max_tokens"])
         provider = target.provider
         if isinstance(provider, AnthropicProvider):
             forwarded = {k: v for k, v in body.items() if k in ANTHROPIC_FIELDS}
@@ -69,13 +70,16 @@ class MessagesService:
             try:
                 message = await provider.messages(forwarded, upstream_model=target.upstream_model)
             except UpstreamError as exc:
-                raise self._chat.failed(ctx, exc) from None
+                raise await self._chat.failed(ctx, exc) from None
+            except BaseException:
+                await self._chat.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
+                raise
             assert message is not None
             usage = usage_from_anthropic(message.get("usage")) or estimate_usage(ctx, None, "")
-            self._chat.recorder.record(ctx, status=200, usage=usage)
-            return JsonReply(message, target)
+            await self._chat.recorder.finish(ctx, status=200, usage=usage)
+            return JsonReply(message, target, ctx.reply_headers)
         forwarded = {k: v for k, v in openai_body.items() if k != "model"}
         if stream:
             return await self._chat.open_stream(ctx, forwarded, OpenAIToAnthropicEncoder(model=model))
         response = await self._chat.call_once(ctx, forwarded)
-        return JsonReply(tr.openai_to_anthropic_response(response, model=model), target)
+        return JsonReply(tr.openai_to_anthropic_response(response, model=model), target, ctx.reply_headers)

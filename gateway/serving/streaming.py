@@ -115,7 +115,7 @@ async def relay(
         if usage is None or (not state.finished and usage.completion_tokens == 0):
             usage = estimate_usage(ctx, state)
         disconnected = not delivered and error_code is None
-        recorder.record(
+        await recorder.finish(
             ctx,
             status=499 if disconnected else (200 if delivered else 502),
             usage=usage,

@@ -1,0 +1,166 @@
+"""Limits and budgets through real gateway processes: headers, 429s, budgets, and exactness across replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.limits.conftest import RedisServer
+from tests.support import Gateway, Simulator, gateway_env
+
+BODY = {"model": "llama-3.1-8b", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10}
+
+
+def call(gateway: Gateway, key: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    return httpx.post(
+        gateway.url + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json=body or BODY,
+        timeout=30,
+    )
+
+
+def test_rpm_limit_gives_429_with_openai_headers(gateway: Gateway) -> None:
+    key = gateway.create_key(name="rpm3", limits={"rpm": 3})["key"]
+    replies = [call(gateway, key) for _ in range(4)]
+    assert [r.status_code for r in replies] == [200, 200, 200, 429]
+    ok, refused = replies[0], replies[3]
+    assert ok.headers["x-ratelimit-limit-requests"] == "3"
+    assert ok.headers["x-ratelimit-remaining-requests"] == "2"
+    assert ok.headers["x-ratelimit-reset-requests"]
+    assert refused.json()["error"]["code"] == "requests_limit_exceeded"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+
+
+def test_tpm_reserves_max_tokens_up_front(gateway: Gateway) -> None:
+    key = gateway.create_key(name="tpm", limits={"tpm": 200})["key"]
+    assert call(gateway, key, {**BODY, "max_tokens": 150}).status_code == 200
+    # The first call's real usage was small, so its reservation was corrected down: a second fits.
+    assert call(gateway, key, {**BODY, "max_tokens": 150}).status_code == 200
+    too_big = call(gateway, key, {**BODY, "max_tokens": 5000})
+    assert too_big.status_code == 429 and too_big.json()["error"]["code"] == "tokens_limit_exceeded"
+
+
+def test_budget_stops_a_key_and_admin_sees_spend(gateway: Gateway) -> None:
+    # gpt-4o: a call of ~20 prompt + 16 completion tokens costs ~$0.0002; reserve 100 output tokens each.
+    created = gateway.create_key(name="budget", limits={"budgets": [{"period": "total", "usd": 0.0006}]})
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 100}
+    statuses = [call(gateway, created["key"], body).status_code for _ in range(6)]
+    assert statuses[0] == 200 and statuses[-1] == 429
+    refused = call(gateway, created["key"], {**body, "user": "someone-else"})
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "budget_exceeded"
+    with gateway.admin() as admin:
+        shown = admin.get(f"/admin/keys/{created['id']}").json()
+    total = next(s for s in shown["spend"] if s["period"] == "total")
+    assert float(total["spent_usd"]) > 0 and float(total["budget_usd"]) == pytest.approx(0.0006)
+    assert float(total["spent_usd"]) <= 0.0006 + 0.0011  # at most one call's worst case over
+
+
+def test_team_limits_apply_to_every_key_of_the_team(gateway: Gateway) -> None:
+    with gateway.admin() as admin:
+        assert admin.put("/admin/teams/team-rpm", json={"limits": {"rpm": 2}}).status_code == 200
+        assert admin.get("/admin/teams/team-rpm").json()["limits"] == {"rpm": 2}
+    a = gateway.create_key(name="t1", team="team-rpm")["key"]
+    b = gateway.create_key(name="t2", team="team-rpm")["key"]
+    assert [call(gateway, a).status_code, call(gateway, b).status_code, call(gateway, a).status_code] == [
+        200,
+        200,
+        429,
+    ]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"rpm": -1},
+        {"rpm": 10**9},
+        {"tpm": "lots"},
+        {"budgets": [{"period": "week", "usd": 1}]},
+        {"budgets": [{"period": "day", "usd": -5}]},
+        {"rpms": 10},
+    ],
+)
+def test_negative_absurd_or_misspelt_limits_are_refused(gateway: Gateway, limits: dict[str, Any]) -> None:
+    with gateway.admin() as admin:
+        r = admin.post("/admin/keys", json={"name": "bad-limits", "limits": limits})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["message"]
+        assert admin.put("/admin/teams/t-bad", json={"limits": limits}).status_code == 400
+
+
+def test_a_key_cannot_raise_its_own_limits(gateway: Gateway) -> None:
+    created = gateway.create_key(name="self-serve", limits={"rpm": 1})
+    h = {"Authorization": f"Bearer {created['key']}"}
+    for method, path, body in (
+        ("PATCH", f"/admin/keys/{created['id']}", {"limits": {"rpm": 1000}}),
+        ("PUT", "/admin/teams/default", {"limits": {}}),
+        ("POST", "/admin/keys", {"name": "mine", "is_admin": True}),
+    ):
+        assert httpx.request(method, gateway.url + path, json=body, headers=h).status_code == 403
+    # The chat body cannot carry limits either: unknown top-level fields change nothing.
+    assert call(gateway, created["key"], {**BODY, "limits": {"rpm": 1000}}).status_code == 200
+    assert call(gateway, created["key"]).status_code == 429
+
+
+@pytest.fixture(scope="module")
+def redis_for_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def two_replicas(
+    pg_url: str, sim: Simulator, gateway: Gateway, redis_for_replicas: RedisServer, workdir: Path
+) -> Iterator[tuple[Gateway, Gateway]]:
+    replicas = []
+    for i in range(2):
+        env = gateway_env(
+            database_url=pg_url,
+            master_key=gateway.admin_key,
+            sim=sim,
+            data_dir=workdir / f"redis-replica-{i}",
+            REDIS_URL=redis_for_replicas.url,
+        )
+        replicas.append(Gateway(env, workdir))
+    yield replicas[0], replicas[1]
+    for r in replicas:
+        r.stop()
+
+
+def test_rpm_is_exact_across_two_replicas_sharing_redis(two_replicas: tuple[Gateway, Gateway]) -> None:
+    one, two = two_replicas
+    key = one.create_key(name="burst", limits={"rpm": 100})["key"]
+
+    async def burst() -> list[int]:
+        limits = httpx.Limits(max_connections=250)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+            async def fire(i: int) -> int:
+                url = (one if i % 2 else two).url + "/v1/chat/completions"
+                r = await client.post(url, headers={"Authorization": f"Bearer {key}"}, json=BODY)
+                return r.status_code
+
+            return await asyncio.gather(*(fire(i) for i in range(500)))
+
+    # The key must be known to both replicas before the burst (cache refresh ≤ 0.25 s).
+    import time
+
+    deadline = time.monotonic() + 3
+    while call(two, key, {**BODY, "messages": [{"role": "user", "content": "warm"}]}).status_code == 401:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    statuses = asyncio.run(burst())
+    assert statuses.count(200) == 99  # one request went to warming the second replica's cache
+    assert statuses.count(429) == 401
