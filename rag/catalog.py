@@ -188,15 +188,15 @@ class Catalog:
         kind: str,
         data: bytes,
         sha256: bytes,
-        blocks: list[dict[str, Any]],
+        blocks_json: str,
     ) -> tuple[FileRow, bool]:
         """Store a new file, or return the tenant's existing file with the same content and purpose."""
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 f"INSERT INTO rag_files (id, tenant, filename, bytes, purpose, kind, sha256, content, blocks)"
-                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
                 f" ON CONFLICT (tenant, sha256, purpose) DO NOTHING RETURNING {_FILE_COLUMNS}",
-                (new_file_id(), tenant, filename, len(data), purpose, kind, sha256, data, Jsonb(blocks)),
+                (new_file_id(), tenant, filename, len(data), purpose, kind, sha256, data, blocks_json),
             )
             row = await cur.fetchone()
             if row is not None:
@@ -226,10 +226,11 @@ class Catalog:
             row = await cur.fetchone()
         return bytes(row[0]) if row else None
 
-    async def get_file_blocks(self, *, tenant: str, file_id: str) -> list[dict[str, Any]] | None:
+    async def get_file_blocks(self, *, tenant: str, file_id: str) -> str | None:
+        """The parsed blocks as JSON text; the caller decodes it off the event loop."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT blocks FROM rag_files WHERE tenant = %s AND id = %s", (tenant, file_id)
+                "SELECT blocks::text FROM rag_files WHERE tenant = %s AND id = %s", (tenant, file_id)
             )
             row = await cur.fetchone()
         return row[0] if row else None

@@ -7,10 +7,10 @@ file is either fully searchable in a store (status completed) or not at all.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -41,9 +41,17 @@ class IngestJob:
         return (self.tenant, self.store_id, self.file_id)
 
 
-def blocks_from_json(rows: Sequence[dict[str, Any]]) -> list[Block]:
-    """Blocks as stored in the catalog (jsonb) back to Block objects."""
-    return [Block(kind=r["kind"], text=r["text"], level=r.get("level", 0), page=r.get("page")) for r in rows]
+def encode_blocks(blocks: Sequence[Block]) -> str:
+    """Blocks as the JSON text the catalog stores (CPU-bound for big files: call it in a thread)."""
+    return json.dumps([{"kind": b.kind, "text": b.text, "level": b.level, "page": b.page} for b in blocks])
+
+
+def decode_blocks(text: str) -> list[Block]:
+    """The catalog's JSON text back to blocks."""
+    return [
+        Block(kind=r["kind"], text=r["text"], level=r.get("level", 0), page=r.get("page"))
+        for r in json.loads(text)
+    ]
 
 
 def build_records(job: IngestJob, blocks: Sequence[Block]) -> list[ChunkRecord]:
@@ -122,7 +130,7 @@ class IngestionRunner:
                 stored = await self._catalog.get_file_blocks(tenant=job.tenant, file_id=job.file_id)
                 if stored is None:  # the file was deleted before its turn came
                     return
-                records, vectors = await asyncio.to_thread(self._prepare, job, blocks_from_json(stored))
+                records, vectors = await asyncio.to_thread(self._prepare, job, stored)
                 if records:
                     await asyncio.to_thread(self._index.upsert, records, vectors)
                 usage = sum(len(r.text.encode()) for r in records) + int(vectors.nbytes)
@@ -144,8 +152,8 @@ class IngestionRunner:
                 log.exception("ingestion of %s into %s failed", job.file_id, job.store_id)
                 await self._fail(job, "server_error", f"ingestion failed: {type(exc).__name__}: {exc}")
 
-    def _prepare(self, job: IngestJob, blocks: list[Block]) -> tuple[list[ChunkRecord], np.ndarray]:
-        records = build_records(job, blocks)
+    def _prepare(self, job: IngestJob, stored_blocks: str) -> tuple[list[ChunkRecord], np.ndarray]:
+        records = build_records(job, decode_blocks(stored_blocks))
         vectors = self._embedder.embed_documents([r.text for r in records])
         return records, np.asarray(vectors, dtype=np.float32)
 

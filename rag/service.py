@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -19,7 +19,7 @@ from rag.answer import Citation, build_rag_messages
 from rag.catalog import Catalog, FileRow, FileStatus, Order, Page, StoreFileRow, StoreRow
 from rag.chunking import ChunkingOptions, ChunkingStrategyError
 from rag.embedding import Embedder
-from rag.ingest import IngestionRunner, IngestJob
+from rag.ingest import IngestionRunner, IngestJob, encode_blocks
 from rag.loaders import DocumentError, LoaderLimits, load_document
 from rag.retrieval import Retriever
 from rag.stores.base import IndexError_, InvalidFilterError, SearchMode, VectorIndex
@@ -117,8 +117,8 @@ class RagService:
         name = clean_filename(filename)
         async with self._parse_slots:
             try:
-                document = await asyncio.to_thread(
-                    load_document,
+                parsed = await asyncio.to_thread(
+                    parse_upload,
                     data,
                     filename=name,
                     content_type=content_type,
@@ -130,10 +130,10 @@ class RagService:
             tenant=tenant,
             filename=name,
             purpose=purpose,
-            kind=document.kind,
+            kind=parsed.kind,
             data=data,
-            sha256=hashlib.sha256(data).digest(),
-            blocks=[asdict(block) for block in document.blocks],
+            sha256=parsed.sha256,
+            blocks_json=parsed.blocks_json,
         )
         return row
 
@@ -411,6 +411,23 @@ class RagService:
             return ChunkingOptions.from_openai(strategy, default=self.settings.chunking)
         except ChunkingStrategyError as exc:
             raise GatewayError(400, str(exc), param="chunking_strategy", code="invalid_value") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedUpload:
+    kind: str
+    sha256: bytes
+    blocks_json: str
+
+
+def parse_upload(
+    data: bytes, *, filename: str, content_type: str | None, limits: LoaderLimits
+) -> ParsedUpload:
+    """Everything CPU-bound about an upload, for one worker thread: parse, hash, serialise the blocks."""
+    document = load_document(data, filename=filename, content_type=content_type, limits=limits)
+    return ParsedUpload(
+        kind=document.kind, sha256=hashlib.sha256(data).digest(), blocks_json=encode_blocks(document.blocks)
+    )
 
 
 def upload_too_large(limit: int) -> GatewayError:
