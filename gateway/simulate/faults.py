@@ -18,33 +18,35 @@ _NUMERIC_MARKERS = frozenset(("latency", "tps", "tokens"))
 _MAX_TOKENS = 100_000
 
 
+@dataclass(slots=True)
+class _Pending:
+    fault: Fault
+    remaining: int
+
+
 class FaultQueue:
     """Faults waiting for the next matching requests, oldest first."""
 
     def __init__(self, faults: Iterable[Fault] = ()) -> None:
-        # Each entry is [fault, uses left]; a list because the queue stays short.
-        self._entries: list[list] = [[f, f.times] for f in faults]
+        self._pending = [_Pending(f, f.times) for f in faults]
 
     def extend(self, faults: Iterable[Fault]) -> None:
-        self._entries.extend([f, f.times] for f in faults)
+        self._pending.extend(_Pending(f, f.times) for f in faults)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._pending.clear()
 
     def pending(self) -> list[dict]:
-        return [{**f.model_dump(), "remaining": left} for f, left in self._entries]
+        return [{**p.fault.model_dump(), "remaining": p.remaining} for p in self._pending]
 
     def take(self, provider: Provider) -> Fault | None:
         """Use up one application of the oldest fault that matches this provider."""
-        if not self._entries:
-            return None
-        for i, entry in enumerate(self._entries):
-            fault: Fault = entry[0]
-            if fault.provider is None or fault.provider == provider:
-                entry[1] -= 1
-                if entry[1] <= 0:
-                    del self._entries[i]
-                return fault
+        for i, entry in enumerate(self._pending):
+            if entry.fault.provider is None or entry.fault.provider == provider:
+                entry.remaining -= 1
+                if entry.remaining <= 0:
+                    del self._pending[i]
+                return entry.fault
         return None
 
 
