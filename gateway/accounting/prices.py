@@ -39,13 +39,20 @@ class Price:
         return total
 
 
-@lru_cache(maxsize=1)
-def _price_map() -> dict[str, dict[str, object]]:
+def price_map_path() -> Path | None:
+    """Where the installed litellm keeps its bundled price map, found without importing litellm."""
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
-        return {}
+        return None
     path = Path(next(iter(spec.submodule_search_locations))) / _MAP_FILE
-    return orjson.loads(path.read_bytes()) if path.is_file() else {}
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def _price_map() -> dict[str, dict[str, object]]:
+    # Read once per process: the file is ~1 MB and never changes while we run.
+    path = price_map_path()
+    return orjson.loads(path.read_bytes()) if path is not None else {}
 
 
 def litellm_price(model: str, provider: str | None = None) -> Price | None:

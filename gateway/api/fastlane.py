@@ -144,7 +144,7 @@ async def _send_json(send: Send, status: int, body: bytes, headers: list[tuple[b
 async def _send_stream(
     send: Send, receive: Receive, reply: StreamReply, id_headers: list[tuple[bytes, bytes]]
 ) -> None:
-    """Relay the stream; if the client goes away, cancel it so the upstream is closed and the call recorded."""
+    """Relay the stream; when the client goes away, cancel it: the upstream is closed, the call recorded."""
     await send(
         {
             "type": "http.response.start",

@@ -56,7 +56,8 @@ class TeamStore:
                 await cur.execute("SELECT *, clock_timestamp() AS now FROM teams")
             else:
                 await cur.execute(
-                    "SELECT *, clock_timestamp() AS now FROM teams WHERE updated_at > %s - interval '5 seconds'",
+                    "SELECT *, clock_timestamp() AS now FROM teams"
+                    " WHERE updated_at > %s - interval '5 seconds'",
                     (self._since,),
                 )
             rows = await cur.fetchall()

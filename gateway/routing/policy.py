@@ -47,7 +47,6 @@ class Target(_Strict):
     context_window: int = Field(gt=0)
     internal: bool = Field(description="self-hosted (data stays with us) versus an external provider")
     price: Price | None = None
-    base_url: str | None = None
 
     def effective_price(self) -> ModelPrice | None:
         """The policy's price if set, else litellm's bundled list price for the upstream model."""

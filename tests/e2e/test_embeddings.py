@@ -1,4 +1,4 @@
-"""/v1/embeddings: the local all-MiniLM-L6-v2 (offline) and a provider's embeddings, through the openai SDK."""
+"""/v1/embeddings: the local all-MiniLM-L6-v2 (offline) and a provider's embeddings, via the openai SDK."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Limits and budgets through real gateway processes: headers, 429s, budgets, and exactness across replicas."""
+"""Limits and budgets through real gateway processes: headers, 429s, budgets, exactness across replicas."""
 
 from __future__ import annotations
 
