@@ -63,12 +63,11 @@ def parse_filters(raw: Mapping[str, object] | None) -> Filter | None:
 
 
 def _is_structured(raw: Mapping[str, object]) -> bool:
+    # An operator name in "type" next to "key" or "filters" is the OpenAI spelling (then strictly checked).
     kind = raw.get("type")
-    if kind in COMPARISON_OPS:
-        return set(raw) <= {"type", "key", "value"}
-    if kind in COMPOUND_OPS:
-        return set(raw) <= {"type", "filters"}
-    return False
+    if kind not in COMPARISON_OPS and kind not in COMPOUND_OPS:
+        return False
+    return "key" in raw or "filters" in raw or set(raw) <= {"type", "key", "value", "filters"}
 
 
 def _parse_node(raw: object, *, depth: int) -> Filter:
