@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Shares of strong-model calls at which PGR is integrated (0 %, 1 %, ..., 100 %).
 SHARE_GRID = np.linspace(0.0, 1.0, 101)
@@ -24,7 +24,7 @@ class RouterQuality:
 
 
 def pgr_curve(
-    scores: Sequence[float], weak_correct: Sequence[bool], strong_correct: Sequence[bool]
+    scores: ArrayLike, weak_correct: ArrayLike, strong_correct: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
     """PGR when the highest-scored share of prompts goes to the strong model, for each share in the grid.
     Ties in score are broken at random but reproducibly, so a constant score behaves like a random router."""
@@ -41,9 +41,7 @@ def pgr_curve(
     return SHARE_GRID.copy(), (q_router - q_weak) / (q_strong - q_weak)
 
 
-def quality(
-    scores: Sequence[float], weak_correct: Sequence[bool], strong_correct: Sequence[bool]
-) -> RouterQuality:
+def quality(scores: ArrayLike, weak_correct: ArrayLike, strong_correct: ArrayLike) -> RouterQuality:
     shares, pgr = pgr_curve(scores, weak_correct, strong_correct)
     return summarise(shares, pgr)
 
@@ -66,9 +64,10 @@ def call_performance_threshold(shares: np.ndarray, pgr: np.ndarray, target: floa
 
 
 def random_router_quality(
-    weak_correct: Sequence[bool], strong_correct: Sequence[bool], *, runs: int = 200
+    weak_correct: ArrayLike, strong_correct: ArrayLike, *, runs: int = 200
 ) -> RouterQuality:
     """The mean PGR curve of random routers (expected PGR(p) = p, APGR = 0.5)."""
     rng = np.random.default_rng(1)
-    curves = [pgr_curve(rng.random(len(weak_correct)), weak_correct, strong_correct)[1] for _ in range(runs)]
+    n = len(np.asarray(weak_correct))
+    curves = [pgr_curve(rng.random(n), weak_correct, strong_correct)[1] for _ in range(runs)]
     return summarise(SHARE_GRID.copy(), np.mean(curves, axis=0))

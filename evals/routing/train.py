@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +62,7 @@ def fit(examples: Sequence[RoutingExample], features: np.ndarray) -> ComplexityM
     )
 
 
-def to_json(model: ComplexityModel, *, trained_on: Sequence[str], n: int) -> str:
+def to_json(model: ComplexityModel, *, trained_on: Iterable[str], n: int) -> str:
     data = {
         "about": "Logistic model of weak-model (Mixtral-8x7B) failure on MMLU; see evals/routing/train.py",
         "trained_on_subjects": sorted(trained_on),

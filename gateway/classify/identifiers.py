@@ -51,7 +51,7 @@ PHONE_CUE = re.compile(
     re.IGNORECASE,
 )
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
-IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}(?::|[0-9a-f]{1,4})(?![\w:])", re.IGNORECASE)
+IPV6 = re.compile(r"(?<![\w:.])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.IGNORECASE)
 DATE = (
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)\d{2}|(?:19|20)\d{2}[/.-]\d{1,2}[/.-]\d{1,2}"
     r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?:19|20)\d{2}"
@@ -180,7 +180,8 @@ def find_ip_addresses(text: str) -> Iterator[Hit]:
             yield Hit("ip_address", "personal", 0.5 if weak else 0.85, match.start(), match.end())
     for match in IPV6.finditer(text):
         value = match.group()
-        if value.count(":") >= 3 and _is_ip(value) and value != "::1":
+        groups = [group for group in value.split(":") if group]
+        if len(groups) >= 3 and _is_ip(value) and value != "::1":
             yield Hit("ip_address", "personal", 0.85, match.start(), match.end())
 
 

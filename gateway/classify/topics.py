@@ -93,7 +93,8 @@ CODE = re.compile(
 )
 MATH = re.compile(
     r"(?i)\b(?:solve|calculate|compute|evaluate|simplify|integrate|differentiate|prove that|how many"
-    r"|what is the value|find the)\b|\d\s*[-+*/^=]\s*\d|[=∫∑√π]"
+    r"|what is the value|find the|integral|derivative|equation|probability that)\b|\d\s*[-+*/^=]\s*\d"
+    r"|\w\^\d|[=∫∑√π]"
 )
 CREATIVE = re.compile(
     r"(?i)\b(?:write|compose|draft|create) (?:a |an |me a )?(?:poem|story|song|lyrics|haiku|limerick|novel"
