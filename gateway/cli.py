@@ -204,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.cli_costs import add_costs_parser
 
     add_costs_parser(sub)
+
+    from gateway.cli_policies import add_parser as add_policies_parser
+
+    add_policies_parser(sub)
     return parser
 
 
