@@ -30,13 +30,16 @@ from gateway.errors import GatewayError
 from gateway.limits import LimitSpec, build_limiter
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import RequestIdMiddleware, RequestIds
-from gateway.providers.registry import SIM_KEYS, build_embedding_targets, build_targets, plan_upstreams
+from gateway.providers.registry import SIM_KEYS, build_connections, build_embedding_targets, plan_upstreams
 from gateway.routing.store import PolicyStore
 from gateway.serving.admission import Admissions
+from gateway.serving.attempts import Attempts, RetryPolicy
 from gateway.serving.calls import CallRecorder
 from gateway.serving.chat import ChatService
 from gateway.serving.embeddings import EmbeddingsService, LocalEmbedder
+from gateway.serving.health import TargetHealth
 from gateway.serving.messages import MessagesService
+from gateway.serving.routes import Router
 from gateway.storage.db import Database, start_embedded_postgres
 
 log = logging.getLogger("gateway")
@@ -96,7 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sim = await start_simulator("127.0.0.1", 0, sim_config)
         log.warning("SIMULATED upstreams in use at %s (no provider key configured for some targets)", sim.url)
     plan = plan_upstreams(settings, sim.url if sim else None)
-    targets = build_targets(settings, plan)
+    connections = build_connections(settings, plan)
     master_key, _ = master_key_for(settings)
 
     state.db = db
@@ -106,9 +109,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     state.ledger = Ledger(db, flush_interval_s=settings.ledger_flush_interval_s)
     state.cost_reports = CostReports(db)
-    state.policies = PolicyStore(db)
-    state.targets = targets
-    state.embedding_targets = build_embedding_targets(settings, targets)
+    state.policies = PolicyStore(db, seed_path=settings.policy_file)
+    state.embedding_targets = build_embedding_targets(settings, connections)
     state.simulator = sim
     state.limiter = build_limiter(settings.redis_url)
     state.teams = TeamStore(db)
@@ -121,7 +123,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics, admissions=admissions)
     state.recorder = recorder
-    state.chat = ChatService(targets=targets, recorder=recorder, admissions=admissions, max_n=settings.max_n)
+    health = TargetHealth(metrics=state.metrics)
+    state.router = Router(
+        active_policy=state.policies.active, connections=connections, health=health, metrics=state.metrics
+    )
+    state.target_stats = health.stats
+    state.chat = ChatService(
+        router=state.router,
+        attempts=Attempts(recorder=recorder, health=health, metrics=state.metrics, retry=RetryPolicy()),
+        recorder=recorder,
+        admissions=admissions,
+        max_n=settings.max_n,
+    )
     state.messages = MessagesService(chat=state.chat)
     state.local_embedder = LocalEmbedder(settings)
     state.embeddings = EmbeddingsService(
@@ -133,8 +146,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await state.policies.start()
     await state.teams.start()
     await state.ledger.start()
-    for target in targets.values():
-        await target.provider.start()
+    for provider in set(connections.values()):
+        await provider.start()
     try:
         yield
     finally:
@@ -142,8 +155,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.policies.stop()
         await state.teams.stop()
         await state.ledger.stop()
-        for target in targets.values():
-            await target.provider.close()
+        for provider in set(connections.values()):
+            await provider.close()
         if sim is not None:
             await sim.close()
         await state.limiter.close()

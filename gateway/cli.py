@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"    curl -s {base}/v1/chat/completions -H 'Authorization: Bearer <admin key>' \\", flush=True)
     print("      -H 'Content-Type: application/json' \\", flush=True)
     print(
-        f'      -d \'{{"model": "{settings.openai_model}", "messages": [{{"role": "user", '
+        f'      -d \'{{"model": "auto", "messages": [{{"role": "user", '
         f'"content": "Hello"}}]}}\'',
         flush=True,
     )

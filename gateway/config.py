@@ -38,14 +38,13 @@ class Settings(BaseSettings):
     vllm_base_url: str | None = Field(None, validation_alias=_env("VLLM_BASE_URL"))
     vllm_api_key: SecretStr | None = Field(None, validation_alias=_env("VLLM_API_KEY"))
 
-    # Target names (the `model` a client sends) and the upstream model each maps to.
-    openai_model: str = Field("gpt-4o", validation_alias=_env("GATEWAY_OPENAI_MODEL"))
-    anthropic_model: str = Field("claude-sonnet-4-5", validation_alias=_env("GATEWAY_ANTHROPIC_MODEL"))
-    vllm_target: str = Field("llama-3.1-8b", validation_alias=_env("GATEWAY_VLLM_TARGET"))
+    # The self-hosted model's name on the vLLM server (the simulated vLLM serves it under this name too).
     vllm_model: str = Field("meta-llama/Llama-3.1-8B-Instruct", validation_alias=_env("GATEWAY_VLLM_MODEL"))
-    # Self-hosted cost in USD per million tokens (input, output); litellm's map has no price for it.
-    vllm_input_cost_per_mtok: float = Field(0.05, validation_alias=_env("GATEWAY_VLLM_INPUT_COST_PER_MTOK"))
-    vllm_output_cost_per_mtok: float = Field(0.10, validation_alias=_env("GATEWAY_VLLM_OUTPUT_COST_PER_MTOK"))
+    # The policy seeded as "default" into an empty database; later edits go through the admin API.
+    policy_file: Path = Field(
+        Path(__file__).resolve().parent.parent / "router_policies" / "default.yaml",
+        validation_alias=_env("GATEWAY_POLICY_FILE"),
+    )
 
     # Simulated upstreams: "auto" serves them for every provider that has no key/URL configured.
     simulate: str = Field("auto", validation_alias=_env("GATEWAY_SIMULATE"))

@@ -39,9 +39,10 @@ async def retrieve_model(model_id: str, request: Request, principal: CurrentPrin
 def _visible(request: Request, principal: CurrentPrincipal) -> list[dict[str, object]]:
     state = request.app.state
     created = state.started_at
+    runtime = state.router.runtime()
     out = [
         _model_entry(t.name, t.provider.name, created, t.simulated, "chat")
-        for t in state.targets.values()
+        for t in runtime.targets.values()
         if principal.may_use(t.name)
     ]
     out += [
@@ -57,7 +58,7 @@ def _visible(request: Request, principal: CurrentPrincipal) -> list[dict[str, ob
     ]
     out += [
         _model_entry(alias, "gateway", created, False, "router")
-        for alias in getattr(state, "aliases", ())
+        for alias in runtime.policy.aliases
         if principal.may_use(alias)
     ]
     return out

@@ -73,7 +73,9 @@ def plan_upstreams(settings: Settings, sim_url: str | None) -> UpstreamPlan:
     )
 
 
-def build_targets(settings: Settings, plan: UpstreamPlan) -> dict[str, Target]:
+def build_connections(settings: Settings, plan: UpstreamPlan) -> dict[str, Provider]:
+    """One provider per kind a policy may name, each at the URL and key its settings give."""
+
     def client(url: str, headers: dict[str, str]) -> UpstreamClient:
         return UpstreamClient(
             url,
@@ -95,37 +97,8 @@ def build_targets(settings: Settings, plan: UpstreamPlan) -> dict[str, Target]:
     )
     url, key, sim = plan.vllm
     vllm = OpenAICompatibleProvider(name="vllm", kind="vllm", client=client(url, bearer(key)), simulated=sim)
-
-    zero = Price(Decimal(0), Decimal(0))
-    vllm_price = Price.per_million(settings.vllm_input_cost_per_mtok, settings.vllm_output_cost_per_mtok)
-    targets = [
-        Target(
-            name=settings.openai_model,
-            provider=openai,
-            upstream_model=settings.openai_model,
-            price=litellm_price(settings.openai_model, "openai") or zero,
-            internal=False,
-            capabilities=frozenset({"tools", "json", "vision", "code", "reasoning"}),
-        ),
-        Target(
-            name=settings.anthropic_model,
-            provider=anthropic,
-            upstream_model=settings.anthropic_model,
-            price=litellm_price(settings.anthropic_model, "anthropic") or zero,
-            internal=False,
-            context_window=200_000,
-            capabilities=frozenset({"tools", "json", "vision", "code", "reasoning"}),
-        ),
-        Target(
-            name=settings.vllm_target,
-            provider=vllm,
-            upstream_model=settings.vllm_model,
-            price=vllm_price,
-            internal=True,
-            capabilities=frozenset({"tools", "json"}),
-        ),
-    ]
-    return {t.name: t for t in targets}
+    # "openai_compatible" targets are reached through the self-hosted (vLLM) connection.
+    return {"openai": openai, "anthropic": anthropic, "vllm": vllm, "openai_compatible": vllm}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +114,11 @@ class EmbeddingTarget:
         return self.provider is not None and self.provider.simulated
 
 
-def build_embedding_targets(settings: Settings, targets: dict[str, Target]) -> dict[str, EmbeddingTarget]:
+def build_embedding_targets(
+    settings: Settings, connections: dict[str, Provider]
+) -> dict[str, EmbeddingTarget]:
     zero = Price(Decimal(0), Decimal(0))
-    openai_provider = next((t.provider for t in targets.values() if t.provider.name == "openai"), None)
+    openai_provider = connections.get("openai")
     out = {
         settings.embedding_model: EmbeddingTarget(
             name=settings.embedding_model, provider=None, upstream_model=settings.embedding_model, price=zero

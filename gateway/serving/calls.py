@@ -32,22 +32,8 @@ class CallContext:
     policy_version: int | None = None
     admission: Any = None  # a limits Admission to settle when the call ends
     reply_headers: dict[str, str] = field(default_factory=dict)
-
-
-def resolve_target(targets: dict[str, Target], principal: Principal, model: str) -> Target:
-    target = targets.get(model)
-    if target is None:
-        raise GatewayError(
-            404,
-            f"The model '{model}' does not exist or is not served by this gateway",
-            param="model",
-            code="model_not_found",
-        )
-    if not principal.may_use(target.name):
-        raise GatewayError(
-            403, f"This key may not use the model '{model}'", param="model", code="model_not_allowed"
-        )
-    return target
+    spent_tokens: int = 0  # over every attempt, for settling the admission
+    spent_cost: Decimal = Decimal(0)
 
 
 def upstream_to_gateway_error(exc: UpstreamError, target: Target | EmbeddingTarget) -> GatewayError:
@@ -95,14 +81,15 @@ class CallRecorder:
         self._admissions = admissions
 
     async def finish(self, ctx: CallContext, **outcome: Any) -> None:
-        """Record the attempt, then release what the call reserved against limits and budgets."""
-        cost = self.record(ctx, **outcome)
+        """Record the last attempt, then settle the call."""
+        self.record(ctx, **outcome)
+        await self.settle(ctx)
+
+    async def settle(self, ctx: CallContext) -> None:
+        """Release what the call reserved against limits and budgets, at its real tokens and cost. Once."""
         if ctx.admission is not None and self._admissions is not None:
             admission, ctx.admission = ctx.admission, None
-            usage = outcome.get("usage") or Usage()
-            await self._admissions.settle(
-                admission, tokens=usage.prompt_tokens + usage.completion_tokens, cost=cost
-            )
+            await self._admissions.settle(admission, tokens=ctx.spent_tokens, cost=ctx.spent_cost)
 
     def record(
         self,
@@ -161,4 +148,6 @@ class CallRecorder:
             m.cost.labels(target.name).inc(float(cost))
         if error_code:
             m.upstream_errors.labels(target.name, error_code).inc()
+        ctx.spent_tokens += usage.prompt_tokens + usage.completion_tokens
+        ctx.spent_cost += cost
         return cost

@@ -1,4 +1,4 @@
-"""POST /v1/chat/completions: validate, resolve the target, call it, relay, record."""
+"""POST /v1/chat/completions: validate, route, admit, call the chain, relay, record."""
 
 from __future__ import annotations
 
@@ -6,21 +6,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.accounting.tokens import count_prompt
 from gateway.api.common import validate
 from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
 from gateway.protocol.openai import FORWARDED_CHAT_FIELDS, ChatCompletionRequest
-from gateway.providers.base import StreamState, UpstreamError, Usage
+from gateway.providers.base import StreamState, Usage
 from gateway.providers.registry import Target
 from gateway.serving.admission import Admissions
-from gateway.serving.calls import (
-    CallContext,
-    CallRecorder,
-    estimate_usage,
-    resolve_target,
-    upstream_to_gateway_error,
-)
+from gateway.serving.attempts import Attempts
+from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
+from gateway.serving.routes import Route, Router
 from gateway.serving.streaming import OpenAIEncoder, StreamEncoder, relay
 
 
@@ -42,16 +37,49 @@ class JsonReply:
 
 class ChatService:
     def __init__(
-        self, *, targets: dict[str, Target], recorder: CallRecorder, admissions: Admissions, max_n: int
+        self,
+        *,
+        router: Router,
+        attempts: Attempts,
+        recorder: CallRecorder,
+        admissions: Admissions,
+        max_n: int,
     ) -> None:
-        self.targets = targets
+        self.router = router
+        self.attempts = attempts
         self.recorder = recorder
         self.admissions = admissions
         self._max_n = max_n
 
-    def prepare(
+    def start_call(
+        self,
+        principal: Principal,
+        body: dict[str, Any],
+        *,
+        requested_model: str,
+        request_id: str,
+        endpoint: str,
+        stream: bool,
+    ) -> tuple[CallContext, Route]:
+        """Route the request and open its call context (the ledger's view of it)."""
+        route = self.router.route(principal, body, requested_model)
+        ctx = CallContext(
+            request_id=request_id,
+            endpoint=endpoint,
+            principal=principal,
+            requested_model=requested_model,
+            target=route.chain[0],
+            stream=stream,
+            messages=body.get("messages") or [],
+            rule=route.decision.rule,
+            policy_version=_version(route.decision.policy_version),
+        )
+        ctx.reply_headers.update(route.headers)
+        return ctx, route
+
+    async def complete(
         self, principal: Principal, body: dict[str, Any], *, request_id: str
-    ) -> tuple[CallContext, dict[str, Any], ChatCompletionRequest]:
+    ) -> JsonReply | StreamReply:
         req = validate(ChatCompletionRequest, body)
         if req.n is not None and req.n > self._max_n:
             raise GatewayError(400, f"'n' must be at most {self._max_n}", param="n", code="invalid_value")
@@ -59,84 +87,91 @@ class ChatService:
             raise GatewayError(
                 400, "'stream_options' is only allowed with stream: true", param="stream_options"
             )
-        target = resolve_target(self.targets, principal, req.model)
         forwarded = {k: v for k, v in body.items() if k in FORWARDED_CHAT_FIELDS}
-        ctx = CallContext(
+        ctx, route = self.start_call(
+            principal,
+            body,
+            requested_model=req.model,
             request_id=request_id,
             endpoint="chat",
-            principal=principal,
-            requested_model=req.model,
-            target=target,
             stream=bool(req.stream),
-            messages=body["messages"],
         )
-        return ctx, forwarded, req
-
-    async def complete(
-        self, principal: Principal, body: dict[str, Any], *, request_id: str
-    ) -> JsonReply | StreamReply:
-        ctx, forwarded, req = self.prepare(principal, body, request_id=request_id)
-        await self.admit(ctx, max_output_tokens=req.max_completion_tokens or req.max_tokens)
+        await self.admit(ctx, route, max_output_tokens=req.max_completion_tokens or req.max_tokens)
         if ctx.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            return await self.open_stream(ctx, forwarded, OpenAIEncoder(include_usage=include_usage))
-        return JsonReply(await self.call_once(ctx, forwarded), ctx.target, ctx.reply_headers)
 
-    async def admit(self, ctx: CallContext, *, max_output_tokens: int | None) -> None:
-        model = ctx.target.upstream_model
+            def open_chat(target: Target, state: StreamState) -> AsyncIterator[Any]:
+                return target.provider.chat_stream(
+                    forwarded, upstream_model=target.upstream_model, state=state
+                )
+
+            return await self.stream(
+                ctx, route, open_chat, lambda _: OpenAIEncoder(include_usage=include_usage)
+            )
+
+        async def call(target: Target) -> dict[str, Any]:
+            return await target.provider.chat(forwarded, upstream_model=target.upstream_model)
+
+        response = await self.call(ctx, route, call)
+        self.recorder.record(ctx, status=200, usage=usage_of(ctx, response))
+        await self.recorder.settle(ctx)
+        return JsonReply(response, ctx.target, ctx.reply_headers)
+
+    async def admit(self, ctx: CallContext, route: Route, *, max_output_tokens: int | None) -> None:
+        prompt_tokens = route.classification.needs.prompt_tokens
         await self.admissions.admit(
-            ctx, prompt_tokens=lambda: count_prompt(ctx.messages, model), max_output_tokens=max_output_tokens
+            ctx, prompt_tokens=lambda: prompt_tokens, max_output_tokens=max_output_tokens
         )
 
-    async def call_once(self, ctx: CallContext, forwarded: dict[str, Any]) -> dict[str, Any]:
-        target = ctx.target
+    async def call(self, ctx: CallContext, route: Route, call: Callable[[Target], Any]) -> Any:
+        """Run the chain for a non-streamed call; on failure the call is settled before the error leaves."""
         try:
-            response = await target.provider.chat(forwarded, upstream_model=target.upstream_model)
-        except UpstreamError as exc:
-            raise await self.failed(ctx, exc) from None
+            return await self.attempts.run(ctx, route.chain, call)
+        except GatewayError:
+            await self.recorder.settle(ctx)
+            raise
         except BaseException:
-            # Cancelled (client gone) or a bug: the attempt is still recorded and its reservation released.
+            # Cancelled (the client left) or a bug: the attempt is still recorded and the call settled.
             await self.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
             raise
-        usage = Usage.from_openai(response.get("usage"))
-        if usage is None:
-            text = "".join(
-                str((c.get("message") or {}).get("content") or "") for c in response.get("choices") or ()
-            )
-            usage = estimate_usage(ctx, None, text)
-        await self.recorder.finish(ctx, status=200, usage=usage)
-        return response
 
-    async def open_stream(
+    async def stream(
         self,
         ctx: CallContext,
-        forwarded: dict[str, Any],
-        encoder: StreamEncoder,
-        *,
-        open_upstream: Callable[[StreamState], AsyncIterator[Any]] | None = None,
+        route: Route,
+        open_upstream: Callable[[Target, StreamState], AsyncIterator[Any]],
+        encoder_for: Callable[[Target], StreamEncoder],
     ) -> StreamReply:
-        """Wait for the first upstream item, so an upstream that fails at once gets a real HTTP error."""
-        target = ctx.target
-        state = StreamState()
-        if open_upstream is None:
-            upstream = target.provider.chat_stream(
-                forwarded, upstream_model=target.upstream_model, state=state
-            )
-        else:
-            upstream = open_upstream(state)
+        """Open the stream on the chain (fallbacks apply until the first item), then relay it."""
         try:
-            first = await anext(upstream, None)
-        except UpstreamError as exc:
-            raise await self.failed(ctx, exc) from None
+            upstream, first, state = await self.attempts.open_stream(ctx, route.chain, open_upstream)
+        except GatewayError:
+            await self.recorder.settle(ctx)
+            raise
         except BaseException:
             await self.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
             raise
         body = relay(
-            ctx=ctx, recorder=self.recorder, upstream=upstream, first=first, state=state, encoder=encoder
+            ctx=ctx,
+            recorder=self.recorder,
+            upstream=upstream,
+            first=first,
+            state=state,
+            encoder=encoder_for(ctx.target),
         )
-        return StreamReply(body, target, ctx.reply_headers)
+        return StreamReply(body, ctx.target, ctx.reply_headers)
 
-    async def failed(self, ctx: CallContext, exc: UpstreamError) -> GatewayError:
-        error = upstream_to_gateway_error(exc, ctx.target)
-        await self.recorder.finish(ctx, status=error.status, usage=None, error_code=exc.kind)
-        return error
+
+def usage_of(ctx: CallContext, response: dict[str, Any]) -> Usage:
+    usage = Usage.from_openai(response.get("usage"))
+    if usage is not None:
+        return usage
+    text = "".join(str((c.get("message") or {}).get("content") or "") for c in response.get("choices") or ())
+    return estimate_usage(ctx, None, text)
+
+
+def _version(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,18 +1,20 @@
-"""POST /v1/messages (Anthropic Messages API): native to Anthropic targets, translated to the others."""
+"""POST /v1/messages (Anthropic Messages API): routed like chat; native to Anthropic targets, translated
+for the others (fallbacks may cross providers)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from gateway import translate as tr
 from gateway.auth.principal import Principal
 from gateway.providers.anthropic import AnthropicProvider, usage_from_anthropic
-from gateway.providers.base import StreamState, UpstreamError
-from gateway.serving.calls import CallContext, estimate_usage, resolve_target
+from gateway.providers.base import StreamState, Usage
+from gateway.providers.registry import Target
 from gateway.serving.chat import ChatService, JsonReply, StreamReply
-from gateway.serving.streaming import AnthropicEventEncoder, OpenAIToAnthropicEncoder
+from gateway.serving.streaming import AnthropicEventEncoder, OpenAIToAnthropicEncoder, StreamEncoder
 
-# Fields of the Messages API that are forwarded to an Anthropic upstream; anything else is dropped.
+# Fields of the Messages API forwarded to an Anthropic upstream; anything else is dropped.
 ANTHROPIC_FIELDS = frozenset(
     {
         "messages",
@@ -41,45 +43,48 @@ class MessagesService:
     ) -> JsonReply | StreamReply:
         tr.validate_anthropic_request(body)
         model = body["model"]
-        target = resolve_target(self._chat.targets, principal, model)
         stream = bool(body.get("stream"))
-        openai_body = tr.anthropic_to_openai_request(body, upstream_model=target.upstream_model)
-        ctx = CallContext(
+        native = {k: v for k, v in body.items() if k in ANTHROPIC_FIELDS}
+        # The OpenAI form is what the classifier reads and what OpenAI-compatible targets receive.
+        openai_body = tr.anthropic_to_openai_request(body, upstream_model=model)
+        openai_body.pop("model", None)
+        chat = self._chat
+        ctx, route = chat.start_call(
+            principal,
+            openai_body,
+            requested_model=model,
             request_id=request_id,
             endpoint="messages",
-            principal=principal,
-            requested_model=model,
-            target=target,
             stream=stream,
-            messages=openai_body.get("messages", []),
         )
-        await self._chat.admit(ctx, max_output_tokens=body["max_tokens"])
-        provider = target.provider
-        if isinstance(provider, AnthropicProvider):
-            forwarded = {k: v for k, v in body.items() if k in ANTHROPIC_FIELDS}
-            if stream:
-
-                def open_native(state: StreamState) -> Any:
-                    return provider.messages_stream(
-                        forwarded, upstream_model=target.upstream_model, state=state
-                    )
-
-                return await self._chat.open_stream(
-                    ctx, forwarded, AnthropicEventEncoder(), open_upstream=open_native
-                )
-            try:
-                message = await provider.messages(forwarded, upstream_model=target.upstream_model)
-            except UpstreamError as exc:
-                raise await self._chat.failed(ctx, exc) from None
-            except BaseException:
-                await self._chat.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
-                raise
-            assert message is not None
-            usage = usage_from_anthropic(message.get("usage")) or estimate_usage(ctx, None, "")
-            await self._chat.recorder.finish(ctx, status=200, usage=usage)
-            return JsonReply(message, target, ctx.reply_headers)
-        forwarded = {k: v for k, v in openai_body.items() if k != "model"}
+        await chat.admit(ctx, route, max_output_tokens=body["max_tokens"])
         if stream:
-            return await self._chat.open_stream(ctx, forwarded, OpenAIToAnthropicEncoder(model=model))
-        response = await self._chat.call_once(ctx, forwarded)
-        return JsonReply(tr.openai_to_anthropic_response(response, model=model), target, ctx.reply_headers)
+
+            def open_upstream(target: Target, state: StreamState) -> AsyncIterator[Any]:
+                provider = target.provider
+                if isinstance(provider, AnthropicProvider):
+                    return provider.messages_stream(native, upstream_model=target.upstream_model, state=state)
+                return provider.chat_stream(openai_body, upstream_model=target.upstream_model, state=state)
+
+            def encoder_for(target: Target) -> StreamEncoder:
+                if isinstance(target.provider, AnthropicProvider):
+                    return AnthropicEventEncoder()
+                return OpenAIToAnthropicEncoder(model=model)
+
+            return await chat.stream(ctx, route, open_upstream, encoder_for)
+
+        async def call(target: Target) -> tuple[dict[str, Any], Usage | None]:
+            provider = target.provider
+            if isinstance(provider, AnthropicProvider):
+                message = await provider.messages(native, upstream_model=target.upstream_model)
+                assert message is not None
+                return message, usage_from_anthropic(message.get("usage"))
+            response = await provider.chat(openai_body, upstream_model=target.upstream_model)
+            return tr.openai_to_anthropic_response(response, model=model), Usage.from_openai(
+                response.get("usage")
+            )
+
+        message, usage = await chat.call(ctx, route, call)
+        chat.recorder.record(ctx, status=200, usage=usage or Usage())
+        await chat.recorder.settle(ctx)
+        return JsonReply(message, ctx.target, ctx.reply_headers)

@@ -1,0 +1,122 @@
+"""From a request to an ordered chain of runtime targets: classify, then let the active policy decide.
+
+Policy targets are bound to the provider connections that settings define (a policy never names a URL).
+The bound targets and a classifier that knows the policy's confidential markers are built once per policy
+version and cached, so routing a call costs a classification and a `decide`, nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from gateway.accounting.prices import Price, litellm_price
+from gateway.auth.principal import Principal
+from gateway.classify import Classification, Classifier
+from gateway.classify import ConfidentialMarker as ClassifierMarker
+from gateway.errors import GatewayError
+from gateway.observability.metrics import Metrics
+from gateway.providers.base import Provider
+from gateway.providers.registry import Target
+from gateway.routing import Decision, Policy, decide
+from gateway.serving.health import TargetHealth
+
+ZERO = Price(Decimal(0), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    decision: Decision
+    classification: Classification
+    chain: tuple[Target, ...]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        d = self.decision
+        return {"x-gateway-rule": d.rule or "", "x-gateway-policy-version": str(d.policy_version or "")}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRuntime:
+    policy: Policy
+    targets: dict[str, Target]
+    classifier: Classifier
+
+
+def price_of(policy_target: Any) -> Price:
+    if policy_target.price is not None:
+        p = policy_target.price
+        return Price.per_million(p.input_per_million, p.output_per_million)
+    return litellm_price(policy_target.model, policy_target.provider) or ZERO
+
+
+def bind_targets(policy: Policy, connections: dict[str, Provider]) -> dict[str, Target]:
+    out: dict[str, Target] = {}
+    for name, t in policy.targets.items():
+        provider = connections.get(t.provider)
+        if provider is None:
+            continue  # no connection configured for this provider kind: the target cannot be reached
+        out[name] = Target(
+            name=name,
+            provider=provider,
+            upstream_model=t.model,
+            price=price_of(t),
+            internal=t.internal,
+            context_window=t.context_window,
+            capabilities=frozenset(t.capabilities),
+        )
+    return out
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        active_policy: Callable[[], Policy],
+        connections: dict[str, Provider],
+        health: TargetHealth,
+        metrics: Metrics,
+    ) -> None:
+        self._active_policy = active_policy
+        self._connections = connections
+        self.health = health
+        self._metrics = metrics
+        self._runtime: PolicyRuntime | None = None
+
+    def runtime(self) -> PolicyRuntime:
+        policy = self._active_policy()
+        current = self._runtime
+        if current is None or current.policy is not policy:
+            markers = [ClassifierMarker(**m.model_dump()) for m in policy.confidential_markers]
+            current = self._runtime = PolicyRuntime(
+                policy=policy,
+                targets=bind_targets(policy, self._connections),
+                classifier=Classifier(markers=markers),
+            )
+        return current
+
+    def classify(self, body: dict[str, Any]) -> Classification:
+        return self.runtime().classifier.classify(body)
+
+    def route(self, principal: Principal, body: dict[str, Any], requested_model: str) -> Route:
+        """Classify and decide; a refusal (blocked, sensitive with no internal target, not allowed) raises."""
+        runtime = self.runtime()
+        classification = runtime.classifier.classify(body)
+        decision = decide(
+            runtime.policy,
+            classification,
+            principal=principal,
+            requested_model=requested_model,
+            target_stats=self.health.stats(),
+        )
+        if decision.refusal is not None:
+            raise decision.refusal.to_error()
+        chain = tuple(runtime.targets[name] for name in decision.chain if name in runtime.targets)
+        if not chain:
+            raise GatewayError(
+                503, "no configured connection can serve this request's targets", code="no_reachable_target"
+            )
+        self._metrics.routed.labels(decision.rule or "", chain[0].name).inc()
+        return Route(decision=decision, classification=classification, chain=chain)
