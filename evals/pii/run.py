@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from evals.pii.latency import render as render_latency
 from evals.pii.machine import machine_header
 from gateway.classify.sensitivity import SensitivityDetector
 
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"no data at {args.data}: the shared data folder is missing", file=sys.stderr)
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(records, SensitivityDetector())
     source = args.data.name
     text = render(result, source=source)
+    if not args.no_latency:
+        text += "\n" + render_latency()
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")

@@ -4,6 +4,7 @@ postcodes introduced as such, "City, ST 12345", and numbers announced as an addr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from gateway.classify.hits import Hit, lower_same_length
 from gateway.classify.lexicon import Lexicon
@@ -31,12 +32,13 @@ HOUSE_NUMBER_STREET = re.compile(
     rf"\b(?P<num>{NUMBER}),?\s+(?P<words>{WORDS}[^\W\d_][\w'’.-]*)\s+(?:{STREET_TYPES})\b\.?"
 )
 NUMBER_PREFIX_STREET = re.compile(rf"\b{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[^\W\d_][\w'’-]+")
-# The patterns above and the *_BEFORE ones are written in lower case and run on lowered text.
-# Patterns with the street before the house number are checked from each number backwards: scanning
+# The patterns above are written in lower case and run on lowered text.
+# Streets written before the house number are checked from each number backwards, word by word: scanning
 # the whole text for street words first costs ten times more.
 HOUSE_NUMBER_AFTER_STREET = re.compile(r"(?<=\s)\d{1,5}[a-z]?(?:-\d{1,4})?\b")
-PREFIX_STREET_BEFORE = re.compile(rf"\b(?:{STREET_PREFIXES})\.?\s+(?:[^\W\d_][\w'’.-]*\s+){{1,4}}$")
-COMPOUND_STREET_BEFORE = re.compile(rf"\b[^\W\d_][\w'’-]*?(?:{COMPOUND_STREET})\.?\s+$")
+WORD_BEFORE_NUMBER = re.compile(r"[^\W\d_][\w'’.-]*")
+PREFIX_WORDS = frozenset(STREET_PREFIXES.split("|"))
+COMPOUND_SUFFIXES = tuple(COMPOUND_STREET.split("|"))
 STREET_WORDS_BEFORE = re.compile(r"(?P<words>[^\W\d_][\w'’.-]*(?:[ ][^\W\d_][\w'’.-]*){0,3})[ ]$")
 # Continental "Street 38, 1062 Town": a house number right after the street, then a postcode and a town.
 POSTCODE_TOWN_AFTER = re.compile(r"\.?,?[ ]*\n?[ ]*(?:[A-Z]{1,2}-)?\d{3,5}(?:[ ]\d{2})?[ ]+[^\W\d_]{2,}")
@@ -63,6 +65,24 @@ MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august "
     "september october november december".split()
 )
+
+
+def street_start_before(lowered: str, end: int, *, is_word: Callable[[str], bool]) -> int | None:
+    """Where a street written before its house number starts ("…nassaustraat 123", "rue de la paix 4"),
+    given the offset of the number; None when the words before it are no street."""
+    words = [m.span() for m in WORD_BEFORE_NUMBER.finditer(lowered, max(0, end - 60), end)]
+    if not words or not lowered[words[-1][1] : end].isspace():
+        return None
+    last = lowered[words[-1][0] : words[-1][1]].rstrip(".")
+    compound = any(last.endswith(suffix) and len(last) > len(suffix) + 1 for suffix in COMPOUND_SUFFIXES)
+    if compound and not is_word(last):  # "during 5 years" and "the committee 3 times" are no streets
+        return words[-1][0]
+    for k in range(len(words) - 2, max(-1, len(words) - 6), -1):
+        if not lowered[words[k][1] : words[k + 1][0]].isspace():
+            break
+        if lowered[words[k][0] : words[k][1]].rstrip(".") in PREFIX_WORDS:
+            return words[k][0]
+    return None
 
 
 class AddressFinder:
@@ -104,15 +124,14 @@ class AddressFinder:
                 add(match, confidence)
         for number in HOUSE_NUMBER_AFTER_STREET.finditer(text):
             start = max(0, number.start() - 60)
-            before = lowered[start : number.start()]
-            street = PREFIX_STREET_BEFORE.search(before) or COMPOUND_STREET_BEFORE.search(before)
+            street = street_start_before(lowered, number.start(), is_word=self.lexicon.is_word)
             if street is None and POSTCODE_TOWN_AFTER.match(text, number.end(), number.end() + 40):
                 words = STREET_WORDS_BEFORE.search(text, start, number.start())
                 if words and self._has_unusual_word(words.group("words"), allow_capitalised_words=True):
                     hits.append(Hit("address", "personal", 0.85, words.start(), number.end()))
                 continue
             if street is not None:
-                hits.append(Hit("address", "personal", 0.85, start + street.start(), number.end()))
+                hits.append(Hit("address", "personal", 0.85, street, number.end()))
         for match in NUMBER_WORDS_NUMBER.finditer(text):
             if self._has_unusual_word(match.group("words"), allow_capitalised_words=False):
                 add(match, 0.75)

@@ -107,7 +107,8 @@ def tokenize(text: str, *, lowercase_names: frozenset[str] = frozenset()) -> lis
         capitalised = (
             base[0].isupper() and not (len(base) > 1 and base.isupper())
         ) or base in lowercase_names
-        sentence_start = _starts_sentence(text, start)
+        # Only capitalised words ever ask whether they open a sentence: skip the look-back for the rest.
+        sentence_start = capitalised and _starts_sentence(text, start)
         tokens.append(Token(word, base, start, end, capitalised, sentence_start, possessive))
     return tokens
 

@@ -73,6 +73,7 @@ def test_addresses(detector: SensitivityDetector, text: str) -> None:
         "5 Musicians Of The 70s You're Supposed To Hate",
         "Set 3 square meters aside",
         "room 5",
+        "It rained during 5 days and the committee 3 times said so",
     ],
 )
 def test_not_addresses(detector: SensitivityDetector, text: str) -> None:
