@@ -21,7 +21,9 @@ GRAFANA = DEPLOY / "grafana"
 # Metrics the dashboard and alerts already use that the gateway does not export yet (named in the report).
 COMING_METRICS = frozenset({"gateway_drift_psi", "gateway_circuit_state", "gateway_routed_requests_total"})
 
-_GATEWAY_METRIC = re.compile(r"\bgateway_[a-z0-9_]+\b")
+# A gateway_* name that is not part of a recording rule's level:metric:operation name.
+_GATEWAY_METRIC = re.compile(r"(?<![\w:])gateway_[a-z0-9_]+(?![\w:])")
+_RECORDED = re.compile(r"(?<![\w:])[a-z_]+:[a-z0-9_:]+(?![\w:])")
 _SAMPLE_SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_count", "_sum", "_created"),
@@ -46,6 +48,11 @@ def exported_metric_names() -> set[str]:
 def gateway_metric_names(expr: str) -> set[str]:
     """The gateway_* metric names a PromQL expression reads."""
     return set(_GATEWAY_METRIC.findall(expr))
+
+
+def recorded_names(expr: str) -> set[str]:
+    """The recording-rule names (level:metric:operation) a PromQL expression reads."""
+    return set(_RECORDED.findall(expr))
 
 
 def need_binary(name: str) -> str:
