@@ -203,8 +203,14 @@ async def _write(request: Request, coro: Any) -> Response:
 
 @router.get("/admin/policies")
 async def list_policies(request: Request, _: AdminPrincipal) -> Response:
-    heads = await _store(request).heads()
-    return json_response({"object": "list", "data": [h.public() for h in heads]})
+    store = _store(request)
+    heads = await store.heads()
+    data = []
+    for head in heads:
+        served = store.loaded(head.name)
+        # What this process serves: lags the database by up to one poll, or stays put if it will not load.
+        data.append({**head.public(), "served_version": served.record.version if served else None})
+    return json_response({"object": "list", "data": data})
 
 
 @router.post("/admin/policies/validate")

@@ -188,7 +188,6 @@ class PolicyStore:
         self._seed_path = Path(seed_path) if seed_path is not None else None
         self._interval = refresh_interval_s
         self._active: dict[str, LoadedPolicy] = {}
-        self._heads: dict[str, PolicyHead] = {}
         self._unloadable: set[tuple[str, int]] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -275,9 +274,25 @@ class PolicyStore:
                     ([h.name for h in stale], [h.active_version for h in stale]),
                 )
                 records = [_record(row) for row in await cur.fetchall()]
-        for head in heads:
-            self._heads[head.name] = head
-        return [r.name for r in records if self._install(r)]
+            changed = [r.name for r in records if self._install(r)]
+            for head in stale:
+                if head.name not in self._active and await self._serve_last_loadable(conn, head):
+                    changed.append(head.name)
+        return changed
+
+    async def _serve_last_loadable(self, conn: AsyncConnection[Any], head: PolicyHead) -> bool:
+        """Nothing served yet and the active version will not load (a fresh process): serve the newest
+        earlier version that does, rather than no policy at all."""
+        cur = await conn.cursor(row_factory=dict_row).execute(
+            f"SELECT {_VERSION_COLUMNS} FROM policy_versions WHERE name = %s AND version < %s"
+            " ORDER BY version DESC LIMIT 20",
+            (head.name, head.active_version),
+        )
+        for row in await cur.fetchall():
+            if self._install(_record(row)):
+                log.warning("policy %r: serving version %d instead", head.name, row["version"])
+                return True
+        return False
 
     def _install(self, record: PolicyVersion) -> bool:
         """Swap in a newer active version; an older one (a slower poll racing a write) is ignored."""

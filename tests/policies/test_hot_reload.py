@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from tests.policies.helpers import YAML, default_text
-from tests.support import Gateway
+import psycopg
+
+from tests.policies.helpers import YAML, default_text, policy_yaml, unique_name
+from tests.support import Gateway, Simulator, gateway_env
 
 CHAT = {"model": "cheap", "messages": [{"role": "user", "content": "Say hello."}]}
 
@@ -80,3 +83,53 @@ def test_invalid_edit_on_one_process_leaves_both_serving_the_active_version(
             assert admin.post("/admin/routing/explain", json=CHAT).json()["policy"]["version"] == etag.strip(
                 '"'
             )
+
+
+def test_a_stored_version_that_no_longer_loads_is_not_served(
+    policy_gateway: Gateway,
+    second_policy_gateway: Gateway,
+    policies_db_url: str,
+    sim: Simulator,
+    workdir: Path,
+) -> None:
+    """A version activated behind the API's back (or valid under an older schema) never replaces one."""
+    name = unique_name("raw")
+    with policy_gateway.admin() as admin:
+        assert (
+            admin.put(f"/admin/policies/{name}", content=policy_yaml(name), headers=YAML).status_code == 201
+        )
+    broken = policy_yaml(name).replace("strategy: cheapest", "strategy: cheapestt", 1)
+    with psycopg.connect(policies_db_url, autocommit=True) as conn, conn.transaction():
+        conn.execute(
+            "INSERT INTO policy_versions (name, version, text, format, sha256, created_by)"
+            " VALUES (%s, 2, %s, 'yaml', 'x', 'test')",
+            (name, broken),
+        )
+        conn.execute("UPDATE policies SET active_version = 2 WHERE name = %s", (name,))
+    time.sleep(1.2)
+    # A process started now finds an active version it cannot load: it serves the newest one it can.
+    env = gateway_env(
+        database_url=policies_db_url, master_key=policy_gateway.admin_key, sim=sim, data_dir=workdir / "p3"
+    )
+    fresh = Gateway(env, workdir)
+    try:
+        with fresh.admin() as admin:
+            served = {p["name"]: p["served_version"] for p in admin.get("/admin/policies").json()["data"]}
+        assert served[name] == 1 and served["default"] is not None
+    finally:
+        fresh.stop()
+    for gw in (policy_gateway, second_policy_gateway):
+        with gw.admin() as admin:
+            listed = {p["name"]: p for p in admin.get("/admin/policies").json()["data"]}
+            explained = admin.post("/admin/routing/explain", json=CHAT, params={"policy": name})
+        assert listed[name]["active_version"] == 2 and listed[name]["served_version"] == 1
+        assert explained.status_code == 200 and explained.json()["policy"]["version"] == "1"
+    with policy_gateway.admin() as admin:
+        fixed = admin.put(
+            f"/admin/policies/{name}",
+            content=policy_yaml(name, description="fixed"),
+            headers={**YAML, "If-Match": '"2"'},
+        )
+        assert fixed.status_code == 200 and fixed.json()["version"] == 3
+        explained = admin.post("/admin/routing/explain", json=CHAT, params={"policy": name})
+    assert explained.json()["policy"]["version"] == "3"
