@@ -62,8 +62,16 @@ ORG_AFTER = re.compile(
     r"|Inc|INC|Ltd|LTD|LLC|LLP|PLC|Plc|Corp|Co|GmbH|AG|KG|KGaA|SA|S\.A|SAS|S\.A\.S|SRL|Srl|SpA|S\.p\.A|BV|NV"
     r"|AB|AS|A/S|Oy|Oyj|d\.d|d\.o\.o|Sp|Kft|Zrt|Bhd|Pty|Pvt|St|Rd|Ave|Blvd)\b"
 )
+ORG_AFTER_ANY_CASE = re.compile(ORG_AFTER.pattern, re.IGNORECASE)
+# "I work for Barre": an employer named by a single capitalised word.
+ORG_BEFORE = re.compile(r"(?i)\b(?:work(?:s|ed|ing)? (?:for|at)|employed by|join(?:ed)?|company|firm)\s+$")
 # "Knight, Thomas and Guerrero": single surnames in a list are a firm's name far more often than people.
-SURNAME_LIST = re.compile(r"^(?:,\s*[^\W\d_][\w'’-]*)*,?\s+(?:and|&|e|y|und|et|og|och)\s+[^\W\d_]")
+SURNAME_LIST = re.compile(r"^(?:,\s*[^\W\d_][\w'’-]*)*,?\s+(?:and|&|e|y|und|et|og|och)\s+[^\W\d_][\w'’-]*")
+# Verbs after a list of surnames that make them people, not a firm.
+PEOPLE_AFTER = re.compile(
+    r"\s+(?:were|are|have|had|say|said|both|who|met|married|live|lived|wrote|sang)\b", re.I
+)
+PLACE_PREPOSITIONS = frozenset("in at from to near into via of on around across".split())
 PRONOUN = re.compile(r"(?i)\b(?:he|she|him|her|his|hers|himself|herself)\b")
 SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|yours)\b")
 
@@ -159,7 +167,7 @@ class NameFinder:
         tokens = tokenize(text, lowercase_names=self._lowercase_names(text))
         cues = _Cues.find(text)
         cued = [self._score_context(text, tokens, i, cues) for i in range(len(tokens))]
-        scores = [max(self._score_alone(token), cue) for token, cue in zip(tokens, cued, strict=True)]
+        scores = [max(self._score_alone(text, tokens, i), cue) for i, cue in enumerate(cued)]
         self._score_pairs(text, tokens, scores)
         self._drop_organisations(text, tokens, scores, cued)
         return [
@@ -168,15 +176,23 @@ class NameFinder:
             if score > 0
         ]
 
-    def _score_alone(self, token: Token) -> float:
-        """A capitalised first name that is not also a word counts by itself; a surname alone does not."""
+    def _score_alone(self, text: str, tokens: list[Token], i: int) -> float:
+        """A capitalised first name that is not also a word counts by itself; a surname counts only
+        mid-sentence, alone (not in a run of capitalised words) and not after a place preposition."""
+        token = tokens[i]
         if not token.capitalised or "-" in token.base:
             return 0.0
         if self.lexicon.is_first_name(token.base):
             return 0.7
-        if self.lexicon.is_last_name(token.base):
-            return 0.4
-        return 0.0
+        if not self.lexicon.is_last_name(token.base):
+            return 0.0
+        previous = tokens[i - 1] if i > 0 else None
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        isolated = not (previous and previous.capitalised) and not (following and following.capitalised)
+        after_place_word = previous is not None and previous.text.lower() in PLACE_PREPOSITIONS
+        if isolated and not token.sentence_start and not after_place_word:
+            return 0.55
+        return 0.4
 
     def _score_context(self, text: str, tokens: list[Token], i: int, cues: _Cues) -> float:
         token = tokens[i]
@@ -262,6 +278,8 @@ class NameFinder:
         """Zero the scores of capitalised runs that end in a company or place word, or that are lists of
         single surnames ("Hubbard, Fox and Gillespie"), unless a strong cue ("my name is") named them."""
         run: list[int] = []
+        # All-lowercase text ("tasso, casini e zola spa") needs the company words matched in any case.
+        org_after = ORG_AFTER if text.lower() != text else ORG_AFTER_ANY_CASE
         for i, token in enumerate(tokens):
             if token.capitalised and scores[i] > 0:
                 run.append(i)
@@ -270,11 +288,15 @@ class NameFinder:
                 if joined and next_token is not None and next_token.capitalised and scores[i + 1] > 0:
                     continue
                 after = text[token.end : token.end + 40]
-                is_org = ORG_AFTER.match(after) is not None
-                single = len(run) == 1 and SURNAME_LIST.match(after) is not None
-                before = text[max(0, tokens[run[0]].start - 3) : tokens[run[0]].start]
+                before = text[max(0, tokens[run[0]].start - 24) : tokens[run[0]].start]
+                employer = len(run) == 1 and ORG_BEFORE.search(before) is not None
+                is_org = org_after.match(after) is not None or employer
+                listed = SURNAME_LIST.match(after) if len(run) == 1 else None
+                single = listed is not None and PEOPLE_AFTER.match(after, listed.end()) is None
+                people = PEOPLE_AFTER.match(after) is not None  # "Landry and Ryan were engineers"
                 in_list = len(run) == 1 and re.search(r"(?:,|\band|&)\s*$", before) is not None
-                if is_org or single or (in_list and self._list_of_single_words(text, tokens, run[0])):
+                firm_list = in_list and not people and self._list_of_single_words(text, tokens, run[0])
+                if is_org or single or firm_list:
                     for j in run:
                         if cued[j] < 0.85:
                             scores[j] = 0.0
