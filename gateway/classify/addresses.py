@@ -35,13 +35,15 @@ NUMBER_PREFIX_STREET = re.compile(rf"\b{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[
 # The patterns above are written in lower case and run on lowered text.
 # Streets written before the house number are checked from each number backwards, word by word: scanning
 # the whole text for street words first costs ten times more.
-HOUSE_NUMBER_AFTER_STREET = re.compile(r"(?<=\s)\d{1,5}[a-z]?(?:-\d{1,4})?\b")
+HOUSE_NUMBER_AFTER_STREET = re.compile(r"(?<=\s)\d{1,5}[a-zA-Z]?(?:-\d{1,4})?\b")
 WORD_BEFORE_NUMBER = re.compile(r"[^\W\d_][\w'’.-]*")
 PREFIX_WORDS = frozenset(STREET_PREFIXES.split("|"))
 COMPOUND_SUFFIXES = tuple(COMPOUND_STREET.split("|"))
 STREET_WORDS_BEFORE = re.compile(r"(?P<words>[^\W\d_][\w'’.-]*(?:[ ][^\W\d_][\w'’.-]*){0,3})[ ]$")
 # Continental "Street 38, 1062 Town": a house number right after the street, then a postcode and a town.
-POSTCODE_TOWN_AFTER = re.compile(r"\.?,?[ ]*\n?[ ]*(?:[A-Z]{1,2}-)?\d{3,5}(?:[ ]\d{2})?[ ]+[^\W\d_]{2,}")
+POSTCODE_TOWN_AFTER = re.compile(
+    r"\.?,?[ ]*\n?[ ]*(?:[A-Z]{1,2}-)?(?:\d{3,5}(?:[ ]\d{2})?|\d{2}-\d{3})[ ]+[^\W\d_]{2,}"
+)
 # Continental order with a leading number too ("87 Jakobi 69", "11 Školní 939"): checked word by word.
 NUMBER_WORDS_NUMBER = re.compile(r"\b\d{1,5},?\s+(?P<words>(?:[^\W\d_][\w'’.-]*\s+){1,3})\d{1,5}[a-z]?\b\.?")
 PO_BOX = re.compile(r"\b(?:p\.?\s?o\.?\s?box|post office box|postfach|apartado|bp)\s*\d{1,6}\b")

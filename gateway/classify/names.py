@@ -21,7 +21,7 @@ TITLE = re.compile(
 NAME_INTROS = (
     re.compile(
         r"\b(?:my|his|her|their|your|our|the)\s+(?:(?:full|first|last|middle|maiden|given|family|real"
-        r"|legal|nick|sur|birth)\s*)?name\s*(?:is|was|:|=|-)?\s*"
+        r"|legal|nick|sur|birth)\s*)?nam(?:e)?\s*(?:is|was|:|=|-)?\s*"
     ),
     re.compile(r"\bname\b[^.?!\n]{0,24}\?\s*(?:\w{2,10}:\s*)?"),
     re.compile(
@@ -215,11 +215,13 @@ class NameFinder:
             # "my kid Mali": the relation word outweighs the name doubling as a word
             score = max(score, 0.85 if self._name_like(token) else 0.75)
         if not self._name_like(token):
-            if token.sentence_start and token.capitalised and ("f" in lex.flags(token.base)):
+            if token.sentence_start and token.capitalised and ("f" in flags or "l" in flags):
                 rest = text[token.end : token.end + 160]
                 following = tokens[i + 1] if i + 1 < len(tokens) else None
                 if following and not following.capitalised and PRONOUN.search(rest):
                     score = max(score, 0.6)  # "Amber is reliable. You can depend on him."
+                if after.startswith(",") and SECOND_PERSON.search(rest.split("?")[0].split(".")[0]):
+                    score = max(score, 0.6)  # "Nick, can I speak to your boss?"
             return score
         if token.possessive and POSSESSED.search(after):
             score = max(score, 0.8)

@@ -22,6 +22,10 @@ from gateway.classify.sensitivity import SensitivityDetector
         "Beaufort is very reliable. You can always depend on him.",
         "billing address: tracy sukhorukova",
         "Bot: What's the name on the account? User: Ngozi Okonkwo-Adeyemi",
+        "Nick, can I please speak to your boss?",
+        "My nam is Theres",
+        "Is there a better pop song? Well, Landry and Ryan were precision engineers.",
+        "This song by ex-Zombie Carter is a perfect example",
     ],
 )
 def test_names_in_context(detector: SensitivityDetector, text: str) -> None:
@@ -35,6 +39,7 @@ def test_names_in_context(detector: SensitivityDetector, text: str) -> None:
         "CAN I SPEAK TO A REAL PERSON?!?!",
         "The Princess Royal arrived at Nugeri this morning from Niger.",
         "I work for Geoscape",
+        "I work for Barre",
         "According to the Hubbard, Fox and Gillespie website they license music.",
         "Knight, Thomas and Guerrero is a multinational investment bank",
         "We returned to Blaketown by helicopter on the last Sunday before Labor Day.",
@@ -59,6 +64,8 @@ def test_no_person_in_look_alikes(detector: SensitivityDetector, text: str) -> N
         "Saarjärve, JN 91851",
         "Our office: 221B Baker Street, London NW1 6XU",
         "How do I change my address to 16 48 rue Descartes, Monte Gil, Canada?",
+        "I'd like it to be sent to Berntsenmoen 15E, 4366 Hegebø",
+        "It's in pl. Pułaskiego 61, 88-108 Lublin",
     ],
 )
 def test_addresses(detector: SensitivityDetector, text: str) -> None:
