@@ -38,12 +38,14 @@ ENV VIRTUAL_ENV=/opt/venv \
     TRANSFORMERS_OFFLINE=1 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8080 \
-    GATEWAY_DATA_DIR=/var/lib/gateway
+    GATEWAY_DATA_DIR=/var/lib/gateway \
+    GATEWAY_POLICY_FILE=/app/router_policies/default.yaml
 RUN groupadd --system --gid ${GATEWAY_UID} gateway \
  && useradd --system --uid ${GATEWAY_UID} --gid gateway --home-dir /var/lib/gateway --shell /usr/sbin/nologin gateway \
  && install -d -o gateway -g gateway -m 0750 /var/lib/gateway
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
+# The policy seeded into an empty database (the default path points into the source tree, not the venv).
 COPY router_policies/ router_policies/
 USER gateway:gateway
 # Export the bundled embedding model to ONNX at build time, so a start never runs torch.onnx.export

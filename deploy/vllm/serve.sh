@@ -11,8 +11,9 @@ MODEL=${VLLM_MODEL:-meta-llama/Llama-3.1-8B-Instruct}
 SERVED_MODEL_NAME=${GATEWAY_VLLM_MODEL:-meta-llama/Llama-3.1-8B-Instruct}
 # One GPU holds the 8B model in bf16 (~16 GB); set to the GPU count to shard larger models.
 TENSOR_PARALLEL_SIZE=${VLLM_TENSOR_PARALLEL_SIZE:-1}
-# Llama 3.1 supports 128k tokens; 16k keeps the KV cache of a 24 GB GPU for many concurrent requests.
-MAX_MODEL_LEN=${VLLM_MAX_MODEL_LEN:-16384}
+# Llama 3.1 supports 128k tokens; 32k leaves KV cache for many concurrent requests on a 24 GB GPU.
+# Keep equal to the llama-3.1-8b target's context_window in router_policies/default.yaml.
+MAX_MODEL_LEN=${VLLM_MAX_MODEL_LEN:-32768}
 GPU_MEMORY_UTILIZATION=${VLLM_GPU_MEMORY_UTILIZATION:-0.90}
 HOST=${VLLM_HOST:-0.0.0.0}
 PORT=${VLLM_PORT:-8000}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from gateway.observability.metrics import Metrics
@@ -17,6 +20,7 @@ K8S_BASE = DEPLOY / "k8s" / "base"
 K8S_PRODUCTION = DEPLOY / "k8s" / "overlays" / "production"
 PROMETHEUS = DEPLOY / "prometheus"
 GRAFANA = DEPLOY / "grafana"
+ENV_EXAMPLE = REPO / ".env.example"
 
 # Metrics the dashboard and alerts already use that the gateway does not export yet (named in the report).
 COMING_METRICS = frozenset({"gateway_drift_psi", "gateway_circuit_state", "gateway_routed_requests_total"})
@@ -57,10 +61,52 @@ def recorded_names(expr: str) -> set[str]:
 
 def need_binary(name: str) -> str:
     """The binary's path, or skip the test with the Debian package that provides it."""
-    import pytest
-
-    packages = {"docker-compose": "docker-compose", "promtool": "prometheus", "kubectl": "kubectl"}
+    sources = {
+        "docker-compose": "Debian package: apt-get install docker-compose",
+        "promtool": "Debian package: apt-get install prometheus",
+        "kubectl": "the Kubernetes apt repository, not Debian; only the kustomize render test needs it",
+    }
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"`{name}` not installed (Debian package: apt-get install {packages.get(name, name)})")
+        pytest.skip(f"`{name}` not installed ({sources.get(name, 'see docs/DEPLOYMENT.md')})")
     return path
+
+
+def compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
+    """Run docker-compose with only PATH from this environment: a developer's shell or .env stays out."""
+    binary = need_binary("docker-compose")
+    return subprocess.run(
+        [
+            binary,
+            "--project-directory",
+            str(REPO),
+            "-f",
+            str(REPO / "docker-compose.yml"),
+            "--env-file",
+            str(env_file),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        cwd=REPO,
+    )
+
+
+def resolved(*profiles: str) -> dict[str, Any]:
+    """The stack as docker-compose resolves it from .env.example, with the given profiles."""
+    args = [arg for profile in profiles for arg in ("--profile", profile)]
+    result = compose(*args, "config")
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)  # type: ignore[no-any-return]
+
+
+def env_example() -> dict[str, str]:
+    """NAME -> value from .env.example."""
+    pairs = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            pairs[name.strip()] = value.strip()
+    return pairs

@@ -2,58 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.deploy.deploy_files import REPO, need_binary
+from tests.deploy.deploy_files import ENV_EXAMPLE, REPO, compose, env_example, resolved
 
-ENV_EXAMPLE = REPO / ".env.example"
 GATEWAYS = ("gateway-1", "gateway-2")
 SECRET_NAME = re.compile(r"(KEY|PASSWORD|TOKEN|SECRET)$")
-
-
-def compose(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
-    """Run docker-compose with only PATH from this environment: a developer's shell or .env stays out."""
-    binary = need_binary("docker-compose")
-    return subprocess.run(
-        [
-            binary,
-            "--project-directory",
-            str(REPO),
-            "-f",
-            str(REPO / "docker-compose.yml"),
-            "--env-file",
-            str(env_file),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        cwd=REPO,
-    )
-
-
-def resolved(*profiles: str) -> dict[str, Any]:
-    args = [arg for profile in profiles for arg in ("--profile", profile)]
-    result = compose(*args, "config")
-    assert result.returncode == 0, result.stderr
-    return yaml.safe_load(result.stdout)  # type: ignore[no-any-return]
-
-
-def env_example() -> dict[str, str]:
-    pairs = {}
-    for line in ENV_EXAMPLE.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, value = line.partition("=")
-            pairs[name.strip()] = value.strip()
-    return pairs
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,15 @@ def test_image_settings(final: list[Instruction]) -> None:
     assert "/healthz" in first(final, "HEALTHCHECK").args
 
 
+def test_policy_file_is_where_the_image_copies_it(final: list[Instruction]) -> None:
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(i.args for i in final if i.keyword == "ENV")))
+    workdir = Path(first(final, "WORKDIR").args)
+    policy = Path(env["GATEWAY_POLICY_FILE"]).relative_to(workdir)
+    copies = [i.args.split() for i in final if i.keyword == "COPY" and "--from=" not in i.args]
+    assert any(policy.is_relative_to(dest.rstrip("/")) for *_, dest in copies)
+    assert (REPO / policy).is_file()
+
+
 def test_no_secret_in_env_or_arg(parsed: list[Instruction]) -> None:
     for ins in parsed:
         if ins.keyword in {"ENV", "ARG"}:

@@ -8,8 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.deploy.deploy_files import DEPLOY
+from gateway.config import Settings
+from tests.deploy.deploy_files import DEPLOY, K8S_BASE, REPO, resolved, yaml_documents
 from tests.support import SIM_KEYS, Simulator
 
 SERVE = DEPLOY / "vllm" / "serve.sh"
@@ -40,7 +42,7 @@ def test_serve_starts_the_openai_server_with_the_gateway_model(fake_python: Path
         return args[args.index(name) + 1]
 
     assert flag("--model") == flag("--served-model-name") == "meta-llama/Llama-3.1-8B-Instruct"
-    assert flag("--tensor-parallel-size") == "1" and flag("--max-model-len") == "16384"
+    assert flag("--tensor-parallel-size") == "1" and flag("--max-model-len") == "32768"
     assert args[-2:] == ["--enable-prefix-caching", "key=k-123"]
     assert "k-123" not in args[:-1], "the key travels in the environment, never on the command line"
 
@@ -99,3 +101,21 @@ def test_healthcheck_fails_on_a_wrong_key(curl: str, sim: Simulator) -> None:
 def test_healthcheck_fails_when_nothing_listens(curl: str) -> None:
     env = {"PATH": os.environ["PATH"], "VLLM_API_KEY": "k"}
     assert run(HEALTHCHECK, "http://127.0.0.1:9", env=env).returncode != 0
+
+
+def flag_values(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_policy_compose_k8s_and_script_agree_on_the_llama_target(fake_python: Path) -> None:
+    policy = yaml.safe_load((REPO / "router_policies" / "default.yaml").read_text())
+    (llama,) = [t for t in policy["targets"].values() if t["provider"] == "vllm"]
+    served = Settings(_env_file=None).vllm_model  # type: ignore[call-arg]
+    assert llama["model"] == served
+    script = run(SERVE, env={"PATH": f"{fake_python}:/usr/bin:/bin", "VLLM_API_KEY": "k"}).stdout.splitlines()
+    compose = [str(a) for a in resolved("gpu")["services"]["vllm"]["command"]]
+    (k8s,) = [d for d in yaml_documents(K8S_BASE / "vllm.yaml") if d["kind"] == "Deployment"]
+    pod_args = k8s["spec"]["template"]["spec"]["containers"][0]["args"]
+    for args in (script, compose, pod_args):
+        assert flag_values(args, "--served-model-name") == served
+        assert int(flag_values(args, "--max-model-len")) == llama["context_window"]
