@@ -83,6 +83,11 @@ def render(examples: Sequence[RoutingExample]) -> str:
         ("prompt length (chars)", quality([len(e.prompt) for e in examples], weak, strong)),
     ]
     q_weak, q_strong = np.mean(weak), np.mean(strong)
+    failure_by_subject = {
+        subject: 1 - np.mean([e.weak_correct for e in examples if e.subject == subject])
+        for subject in {e.subject for e in examples}
+    }
+    subject_prior = [failure_by_subject[e.subject] for e in examples]
     lines = [
         "## Router quality: complexity score as the strong/weak split",
         "",
@@ -102,8 +107,15 @@ def render(examples: Sequence[RoutingExample]) -> str:
         "### All subjects: the shipped weights (trained on all 29 subjects), scored in-sample",
         "",
         *table(
-            [*baselines, ("complexity score (shipped, in-sample)", quality(shipped_scores, weak, strong))]
+            [
+                *baselines,
+                ("complexity score (shipped, in-sample)", quality(shipped_scores, weak, strong)),
+                ("reference: each subject's true weak failure rate", quality(subject_prior, weak, strong)),
+            ]
         ),
+        "",
+        "The last row is no router (it reads the labels): it shows how far knowing only a prompt's subject "
+        "difficulty can go on this data.",
         "",
     ]
     return "\n".join(lines)
