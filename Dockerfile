@@ -1,6 +1,6 @@
 # The LLM gateway image. Build:  docker build -t llm-gateway:0.1.0 .
 # Two stages: the builder installs into /opt/venv in the order of scripts/install.sh; the final stage
-# copies only that venv and the policies onto a slim base and runs as an unprivileged user.
+# copies only that venv and /app (the code it runs from) onto a slim base, as an unprivileged user.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -11,7 +11,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv && python -m pip install --upgrade pip
-WORKDIR /src
+WORKDIR /app
 COPY constraints.txt ./
 COPY requirements/ requirements/
 # The CPU build of PyTorch first (from PyTorch's CPU index, for torch only), or sentence-transformers
@@ -20,11 +20,14 @@ RUN python -m pip install --index-url https://download.pytorch.org/whl/cpu \
       "$(grep -E '^torch==' constraints.txt)"
 # litellm only from the exact wheel whose hash is pinned (a compromised release exists).
 RUN python -m pip install --no-deps --require-hashes -r requirements/litellm-hashes.txt
-# Then the package and its pinned dependencies (a regular install: the image never edits the source).
+# Then the package and its pinned dependencies, editable as in scripts/install.sh: the code runs from
+# /app, so data files next to it (classifier lexicons, migrations, policies) ship without a package list.
 COPY pyproject.toml README.md* ./
 COPY gateway/ gateway/
 COPY rag/ rag/
-RUN python -m pip install -c constraints.txt . \
+# The policy seeded into an empty database (GATEWAY_POLICY_FILE below).
+COPY router_policies/ router_policies/
+RUN python -m pip install -c constraints.txt -e . \
  && python -m pip check
 
 FROM ${PYTHON_IMAGE} AS runtime
@@ -44,9 +47,8 @@ RUN groupadd --system --gid ${GATEWAY_UID} gateway \
  && useradd --system --uid ${GATEWAY_UID} --gid gateway --home-dir /var/lib/gateway --shell /usr/sbin/nologin gateway \
  && install -d -o gateway -g gateway -m 0750 /var/lib/gateway
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /app /app
 WORKDIR /app
-# The policy seeded into an empty database (the default path points into the source tree, not the venv).
-COPY router_policies/ router_policies/
 USER gateway:gateway
 # Export the bundled embedding model to ONNX at build time, so a start never runs torch.onnx.export
 # and the data directory can stay read-only in Kubernetes.

@@ -88,15 +88,15 @@ def test_two_named_stages_and_the_final_one_copies_only_the_venv(parsed: list[In
     assert all(f.startswith("${PYTHON_IMAGE}") for f in froms)
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", (REPO / "Dockerfile").read_text(), re.M)
     assert base and base.group(1).endswith("-slim-bookworm")
-    copies_from_builder = [i.args for i in stages(parsed)[-1] if i.keyword == "COPY" and "--from=" in i.args]
-    assert copies_from_builder == ["--from=builder /opt/venv /opt/venv"]
+    copies = [i.args for i in stages(parsed)[-1] if i.keyword in {"COPY", "ADD"}]
+    assert copies == ["--from=builder /opt/venv /opt/venv", "--from=builder /app /app"]
 
 
 def test_builder_follows_the_install_order(parsed: list[Instruction]) -> None:
     runs = [ins.args for ins in stages(parsed)[0] if ins.keyword == "RUN"]
     torch = next(i for i, r in enumerate(runs) if "torch==" in r)
     litellm = next(i for i, r in enumerate(runs) if "--require-hashes" in r)
-    package = next(i for i, r in enumerate(runs) if "-c constraints.txt ." in r)
+    package = next(i for i, r in enumerate(runs) if "-c constraints.txt -e ." in r)
     assert torch < litellm < package
     assert "--index-url https://download.pytorch.org/whl/cpu" in runs[torch]
     assert "--no-deps" in runs[litellm] and "requirements/litellm-hashes.txt" in runs[litellm]
@@ -127,13 +127,29 @@ def test_image_settings(final: list[Instruction]) -> None:
     assert "/healthz" in first(final, "HEALTHCHECK").args
 
 
-def test_policy_file_is_where_the_image_copies_it(final: list[Instruction]) -> None:
+def test_policy_file_is_in_the_image(parsed: list[Instruction], final: list[Instruction]) -> None:
     env = dict(re.findall(r"(\w+)=(\S+)", " ".join(i.args for i in final if i.keyword == "ENV")))
-    workdir = Path(first(final, "WORKDIR").args)
+    builder = stages(parsed)[0]
+    workdir = Path(first(builder, "WORKDIR").args)
+    assert first(final, "WORKDIR").args == str(workdir)
     policy = Path(env["GATEWAY_POLICY_FILE"]).relative_to(workdir)
-    copies = [i.args.split() for i in final if i.keyword == "COPY" and "--from=" not in i.args]
+    copies = [i.args.split() for i in builder if i.keyword == "COPY"]
     assert any(policy.is_relative_to(dest.rstrip("/")) for *_, dest in copies)
     assert (REPO / policy).is_file()
+
+
+def test_package_directories_ship_whole_with_their_data_files(parsed: list[Instruction]) -> None:
+    # The install is editable, so the image runs the code (and its lexicons, weights, migrations) from /app.
+    copied = {i.args.split()[0].rstrip("/") for i in stages(parsed)[0] if i.keyword == "COPY"}
+    data_files = [
+        f
+        for pkg in ("gateway", "rag")
+        for f in (REPO / pkg).rglob("*")
+        if f.is_file() and f.suffix not in {".py", ".pyc"} and "__pycache__" not in f.parts
+    ]
+    assert data_files, "the packages hold data files (e.g. gateway/classify/data)"
+    for path in data_files:
+        assert path.relative_to(REPO).parts[0] in copied, path
 
 
 def test_no_secret_in_env_or_arg(parsed: list[Instruction]) -> None:
