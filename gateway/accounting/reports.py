@@ -11,7 +11,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from psycopg import sql
@@ -28,7 +28,8 @@ GROUPS: dict[str, sql.Composable] = {
     "team": sql.Identifier("team"),
     "rule": sql.Identifier("rule"),
     "provider": sql.Identifier("provider"),
-    "day": sql.SQL("to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+    # UTC days from the instant itself, whatever the session's TimeZone.
+    "day": sql.SQL("date_bin('1 day', ts, timestamptz '2000-01-01 00:00:00+00')"),
 }
 MAX_RANGE = timedelta(days=400)
 CSV_FIELDS = (
@@ -45,6 +46,8 @@ TOTAL_LABEL = "TOTAL"
 NOT_ROUTED_ENDPOINTS = ("embeddings",)
 _TEN_PLACES = Decimal("1E-10")
 _PERCENT_PLACES = Decimal("0.01")
+# Enough significant digits that no sum of numeric(20, 10) amounts is ever rounded.
+_SUM_PRECISION = 60
 # Spreadsheets run cells that start with these as formulas; requested_model comes from clients.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -244,7 +247,7 @@ def check_group_by(group_by: str) -> str:
 
 
 class CostReports:
-    """Aggregates the ledger; one query per report, totals from the same scan (GROUPING SETS)."""
+    """Aggregates the ledger, one query per report; totals are the exact sum of the groups."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -255,20 +258,25 @@ class CostReports:
         group = GROUPS[check_group_by(group_by)]
         filters = filters or Filters()
         where, params = _where(start, end, filters)
+        # A plain GROUP BY, not GROUPING SETS: PostgreSQL aggregates it with parallel workers (2-3x faster).
         query = sql.SQL(
-            "SELECT grouping({g}) AS is_total, {g} AS grp, count(*), count(*) FILTER (WHERE status >= 400),"
-            " coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),"
-            " coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0)"
-            " FROM ledger WHERE {where} GROUP BY GROUPING SETS (({g}), ())"
+            "SELECT {g} AS grp, count(*), count(*) FILTER (WHERE status >= 400),"
+            " sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cost_usd)"
+            " FROM ledger WHERE {where} GROUP BY 1"
         ).format(g=group, where=where)
-        rows: list[CostRow] = []
-        totals = CostRow(None, 0, 0, 0, 0, 0, Decimal(0))
-        for is_total, grp, *numbers in await self._fetch(query, params):
-            row = CostRow(grp, *(int(n) for n in numbers[:5]), Decimal(numbers[5]))
-            if is_total:
-                totals = row
-            else:
-                rows.append(row)
+        rows = [
+            CostRow(
+                _group_label(grp),
+                int(n),
+                int(errors),
+                int(prompt),
+                int(completion),
+                int(cached),
+                Decimal(cost),
+            )
+            for grp, n, errors, prompt, completion, cached, cost in await self._fetch(query, params)
+        ]
+        totals = total_of(rows)
         rows.sort(key=_order_for(group_by))
         return CostReport(group_by, start, end, filters, rows, totals)
 
@@ -307,21 +315,45 @@ class CostReports:
             )
         ]
         rows.sort(key=lambda r: (-r.cost_usd, r.target or ""))
-        totals = SavingsRow(
+        with localcontext(prec=_SUM_PRECISION):
+            totals = SavingsRow(
+                None,
+                sum(r.requests for r in rows),
+                sum(r.prompt_tokens for r in rows),
+                sum(r.completion_tokens for r in rows),
+                sum(r.cached_tokens for r in rows),
+                sum((r.cost_usd for r in rows), Decimal(0)),
+                sum((r.reference_cost_usd for r in rows), Decimal(0)),
+            )
+        return SavingsReport(reference, price, start, end, filters, rows, totals)
+
+    async def _fetch(self, query: sql.Composed, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        async with self._db.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall()
+
+
+def total_of(rows: Sequence[CostRow]) -> CostRow:
+    """The groups' sum; Decimal addition with room for every digit is exact, like SQL's numeric sum."""
+    with localcontext(prec=_SUM_PRECISION):
+        return CostRow(
             None,
             sum(r.requests for r in rows),
+            sum(r.errors for r in rows),
             sum(r.prompt_tokens for r in rows),
             sum(r.completion_tokens for r in rows),
             sum(r.cached_tokens for r in rows),
             sum((r.cost_usd for r in rows), Decimal(0)),
-            sum((r.reference_cost_usd for r in rows), Decimal(0)),
         )
-        return SavingsReport(reference, price, start, end, filters, rows, totals)
 
-    async def _fetch(self, query: sql.Composable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        async with self._db.pool.connection() as conn:
-            cur = await conn.execute(query, params)
-            return await cur.fetchall()
+
+def _group_label(value: object) -> str | None:
+    """Group values as text; a day (a UTC midnight) as YYYY-MM-DD."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d")
+    return str(value)
 
 
 def reference_cost(price: Price, prompt: int, completion: int, billable_cached: int) -> Decimal:

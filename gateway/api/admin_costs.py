@@ -27,9 +27,13 @@ def _filters(key_id: str | None, team: str | None, target: str | None) -> Filter
 
 
 def reference_price(request: Request, reference: str) -> Price:
-    """A configured target's price first (what the gateway charges), else litellm's list price."""
-    for registry in ("targets", "embedding_targets"):
-        target = (getattr(request.app.state, registry, None) or {}).get(reference)
+    """The active policy's price for a target (what the gateway charges), else litellm's list price."""
+    state = request.app.state
+    router = getattr(state, "router", None)
+    registries = [router.runtime().targets if router is not None else {}]
+    registries.append(getattr(state, "embedding_targets", None) or {})
+    for targets in registries:
+        target = targets.get(reference)
         if target is not None:
             return target.price  # type: ignore[no-any-return]
     price = litellm_price(reference)

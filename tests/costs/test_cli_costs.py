@@ -1,0 +1,129 @@
+"""`gateway costs` against a running gateway: aligned tables with totals, CSV, JSON, savings and failures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.cli import build_parser
+from gateway.cli_costs import readable_usd
+from tests.costs.traffic import Traffic, iso, make_traffic
+from tests.support import Gateway
+
+
+@pytest.fixture(scope="module")
+def traffic(gateway: Gateway, pg_url: str) -> Traffic:
+    return make_traffic(gateway, pg_url)
+
+
+def run(gateway: Gateway, traffic: Traffic, *extra: str, key: str | None = None) -> tuple[int, str]:
+    argv = ["costs", "--url", gateway.url, "--key", key or gateway.admin_key, "--start", iso(traffic.start)]
+    args = build_parser().parse_args([*argv, "--end", iso(traffic.end), "--team", traffic.team, *extra])
+    out = io.StringIO()
+    code = args.func(args, out)
+    return code, out.getvalue()
+
+
+def report(gateway: Gateway, traffic: Traffic, **params: str) -> dict[str, Any]:
+    reply = httpx.get(
+        gateway.url + "/admin/costs",
+        params=traffic.params(team=traffic.team, **params),
+        headers={"Authorization": f"Bearer {gateway.admin_key}"},
+    )
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def test_table_is_aligned_and_ends_with_the_totals(gateway: Gateway, traffic: Traffic) -> None:
+    code, text = run(gateway, traffic, "--group-by", "target")
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith("Costs by target, ") and f"team={traffic.team}" in lines[0]
+    header, rule, *body, rule2, total = lines[1:]
+    assert header.split() == ["target", "requests", "errors", "prompt", "completion", "cached", "cost_usd"]
+    assert set(rule.replace("  ", "")) == {"-"} and rule2 == rule
+    expected = report(gateway, traffic, group_by="target")
+    assert [line.split()[0] for line in body] == [r["group"] for r in expected["rows"]]
+    assert total.split()[0] == "TOTAL"
+    assert Decimal(total.split()[-1]) == Decimal(expected["totals"]["cost_usd"])
+    assert int(total.split()[1]) == expected["totals"]["requests"]
+    # right-aligned numbers: every line's cost column ends at the same place
+    assert len({len(line) for line in [header, *body, total]}) == 1
+
+
+def test_csv_and_json_formats_pass_the_reports_through(gateway: Gateway, traffic: Traffic) -> None:
+    code, text = run(gateway, traffic, "--format", "csv", "--group-by", "key")
+    assert code == 0
+    lines = list(csv.DictReader(io.StringIO(text)))
+    expected = report(gateway, traffic, group_by="key")
+    assert lines[-1]["group"] == "TOTAL" and lines[-1]["cost_usd"] == expected["totals"]["cost_usd"]
+    code, text = run(gateway, traffic, "--format", "json", "--group-by", "key")
+    assert code == 0 and json.loads(text) == expected
+
+
+def test_savings_table(gateway: Gateway, traffic: Traffic) -> None:
+    code, text = run(gateway, traffic, "--savings", "gpt-4o")
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith("Savings against gpt-4o ($2.5 in / $10 out per million tokens)")
+    assert lines[1].split()[:2] == ["target", "requests"]
+    assert {line.split()[0] for line in lines[3:-2]} == {"gpt-4o", "claude-sonnet-4-5", "llama-3.1-8b"}
+    assert lines[-1].split()[0] == "TOTAL"
+
+
+def test_refusals_are_reported_with_the_gateways_message(
+    gateway: Gateway, traffic: Traffic, capsys: Any
+) -> None:
+    code, _ = run(gateway, traffic, key="sk-not-a-key")
+    assert code == 1
+    assert "error 401" in capsys.readouterr().err
+    args = build_parser().parse_args(
+        [
+            "costs",
+            "--url",
+            gateway.url,
+            "--key",
+            gateway.admin_key,
+            "--start",
+            "2026-11-02",
+            "--end",
+            "2026-11-01",
+        ]
+    )
+    assert args.func(args, io.StringIO()) == 1
+    assert "'end' must be after 'start'" in capsys.readouterr().err
+
+
+def test_unreachable_gateway_and_missing_key(capsys: Any) -> None:
+    args = build_parser().parse_args(["costs", "--url", "http://127.0.0.1:9", "--key", "k"])
+    assert args.func(args, io.StringIO()) == 1
+    assert "cannot reach the gateway" in capsys.readouterr().err
+    args = build_parser().parse_args(["costs", "--url", "http://127.0.0.1:9"])
+    args.key = None
+    assert args.func(args, io.StringIO()) == 2
+
+
+def test_group_by_choices_are_checked_by_the_parser() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["costs", "--group-by", "colour"])
+
+
+@pytest.mark.parametrize(
+    ("exact", "shown"),
+    [
+        ("1.2500000000", "1.25"),
+        ("0.0000000000", "0.00"),
+        ("0", "0.00"),
+        ("100", "100.00"),
+        ("0.0001234500", "0.00012345"),
+        ("-0.5000000000", "-0.50"),
+        ("12.3", "12.30"),
+    ],
+)
+def test_readable_usd_keeps_every_significant_digit(exact: str, shown: str) -> None:
+    assert readable_usd(exact) == shown
