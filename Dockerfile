@@ -10,7 +10,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
-RUN python -m venv /opt/venv && python -m pip install --upgrade pip
+RUN python -m venv /opt/venv && python -m pip install "pip==26.3"
 WORKDIR /app
 COPY constraints.txt ./
 COPY requirements/ requirements/
@@ -31,7 +31,6 @@ RUN python -m pip install -c constraints.txt -e . \
  && python -m pip check
 
 FROM ${PYTHON_IMAGE} AS runtime
-ARG GATEWAY_UID=10001
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -43,13 +42,14 @@ ENV VIRTUAL_ENV=/opt/venv \
     GATEWAY_PORT=8080 \
     GATEWAY_DATA_DIR=/var/lib/gateway \
     GATEWAY_POLICY_FILE=/app/router_policies/default.yaml
-RUN groupadd --system --gid ${GATEWAY_UID} gateway \
- && useradd --system --uid ${GATEWAY_UID} --gid gateway --home-dir /var/lib/gateway --shell /usr/sbin/nologin gateway \
+RUN groupadd --system --gid 10001 gateway \
+ && useradd --system --uid 10001 --gid gateway --home-dir /var/lib/gateway --shell /usr/sbin/nologin gateway \
  && install -d -o gateway -g gateway -m 0750 /var/lib/gateway
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /app /app
 WORKDIR /app
-USER gateway:gateway
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
 # Export the bundled embedding model to ONNX at build time, so a start never runs torch.onnx.export
 # and the data directory can stay read-only in Kubernetes.
 RUN python -c "from rag.embedding import build_embedder; build_embedder('onnx', cache_dir='/var/lib/gateway/models')"

