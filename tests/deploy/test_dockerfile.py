@@ -152,6 +152,14 @@ def test_package_directories_ship_whole_with_their_data_files(parsed: list[Instr
         assert path.relative_to(REPO).parts[0] in copied, path
 
 
+def test_embedding_model_is_exported_where_the_gateway_looks(final: list[Instruction]) -> None:
+    # gateway.serving.embeddings caches the ONNX export in GATEWAY_DATA_DIR/models.
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(i.args for i in final if i.keyword == "ENV")))
+    export = next(i.args for i in final if i.keyword == "RUN" and "build_embedder" in i.args)
+    assert f"cache_dir='{env['GATEWAY_DATA_DIR']}/models'" in export
+    assert "build_embedder('onnx'" in export and env.get("GATEWAY_EMBEDDING_BACKEND", "onnx") == "onnx"
+
+
 def test_no_secret_in_env_or_arg(parsed: list[Instruction]) -> None:
     for ins in parsed:
         if ins.keyword in {"ENV", "ARG"}:
