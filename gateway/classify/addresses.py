@@ -51,9 +51,8 @@ POSTCODE_CUE = re.compile(
     r"\b(?:zip|zip ?code|postcode|postal code|post code|plz|cep|pin ?code)\b\s*(?:is|:|#|-)?\s*"
     r"[a-z0-9](?=[a-z0-9 -]*\d)[a-z0-9 -]{2,9}\b"
 )
-CITY_STATE_ZIP = re.compile(
-    r"\b[^\W\d_][\w'’.-]*(?:\s[^\W\d_][\w'’.-]*){0,2},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
-)
+# "Town, ST 12345" (the letter before the comma is checked in code: a leading literal scans faster).
+CITY_STATE_ZIP = re.compile(r",\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 UK_POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?\d[ABD-HJLNP-UW-Z]{2}\b")
 UNIT = re.compile(
     r"\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*\d{1,5}\b"
@@ -76,7 +75,9 @@ def street_start_before(lowered: str, end: int, *, is_word: Callable[[str], bool
     if not words or not lowered[words[-1][1] : end].isspace():
         return None
     last = lowered[words[-1][0] : words[-1][1]].rstrip(".")
-    compound = any(last.endswith(suffix) and len(last) > len(suffix) + 1 for suffix in COMPOUND_SUFFIXES)
+    compound = last.endswith(COMPOUND_SUFFIXES) and any(
+        last.endswith(suffix) and len(last) > len(suffix) + 1 for suffix in COMPOUND_SUFFIXES
+    )
     if compound and not is_word(last):  # "during 5 years" and "the committee 3 times" are no streets
         return words[-1][0]
     for k in range(len(words) - 2, max(-1, len(words) - 6), -1):
@@ -137,9 +138,11 @@ class AddressFinder:
         for match in NUMBER_WORDS_NUMBER.finditer(text):
             if self._has_unusual_word(match.group("words"), allow_capitalised_words=False):
                 add(match, 0.75)
-        for pattern, confidence in ((CITY_STATE_ZIP, 0.8), (UK_POSTCODE, 0.7)):
-            for match in pattern.finditer(text):
-                add(match, confidence)
+        for match in CITY_STATE_ZIP.finditer(text):
+            if match.start() > 0 and text[match.start() - 1].isalpha():
+                add(match, 0.8)
+        for match in UK_POSTCODE.finditer(text):
+            add(match, 0.7)
         for match in UNIT.finditer(lowered):
             add(match, 0.45)  # "room 5" alone is not an address; it counts beside a street
         return hits

@@ -76,10 +76,6 @@ PRONOUN = re.compile(r"(?i)\b(?:he|she|him|her|his|hers|himself|herself)\b")
 SECOND_PERSON = re.compile(r"(?i)\b(?:you|your|yours)\b")
 
 
-def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start <= offset < end for start, end in spans)
-
-
 def _starts_sentence(text: str, start: int) -> bool:
     """Whether the word at start opens a sentence, a line or a quoted/bulleted item."""
     j = start - 1
@@ -103,12 +99,11 @@ class Token(NamedTuple):  # a NamedTuple: built for every word, and cheaper to b
 def tokenize(text: str, *, lowercase_names: frozenset[str] = frozenset()) -> list[Token]:
     """Word tokens with the facts the rules need; words inside URLs, e-mails and code spans are left out.
     In text written all in lower case, words in lowercase_names count as capitalised."""
-    skipped = [m.span() for m in SKIP_SPANS.finditer(text)]
+    # Blank out URLs, e-mails and code spans (same length, so offsets still point into text).
+    masked = SKIP_SPANS.sub(lambda m: " " * len(m.group()), text)
     tokens: list[Token] = []
-    for match in WORD.finditer(text):
+    for match in WORD.finditer(masked):
         start, end = match.span()
-        if skipped and _inside(start, skipped):
-            continue
         word = match.group()
         possessive = word.endswith(("'s", "’s")) and len(word) > 3
         base = word[:-2] if possessive else word
