@@ -55,8 +55,13 @@ def _store(request: Request) -> PolicyStore:
     return request.app.state.policies  # type: ignore[no-any-return]
 
 
-def _checked_name(name: str) -> str:
+def _checked_name(name: str, *, for_write: bool = False) -> str:
     if len(name) > 200 or not _NAME.match(name):
+        if for_write:
+            message = (
+                f"invalid policy name {name!r}: letters, digits and . _ : @ + - (a letter or digit first)"
+            )
+            raise GatewayError(400, message, code="invalid_value", param="name")
         raise GatewayError(404, f"no policy named {name!r}", code="policy_not_found")
     return name
 
@@ -217,7 +222,8 @@ async def list_policies(request: Request, _: AdminPrincipal) -> Response:
 async def validate_policy(request: Request, _: AdminPrincipal, name: str | None = None) -> Response:
     """Errors and warnings of a policy text, without storing it."""
     fmt = _body_format(request)
-    policy, problems = check_named_policy(await _read_text(request), fmt=fmt, name=name)
+    text = await _read_text(request)
+    policy, problems = await asyncio.to_thread(check_named_policy, text, fmt=fmt, name=name)
     return json_response(
         {
             "valid": policy is not None,
@@ -246,7 +252,13 @@ async def put_policy(name: str, request: Request, admin: AdminPrincipal) -> Resp
     store = _store(request)
     return await _write(
         request,
-        store.apply(_checked_name(name), text, fmt=fmt, if_match=_if_match(request), created_by=admin.key_id),
+        store.apply(
+            _checked_name(name, for_write=True),
+            text,
+            fmt=fmt,
+            if_match=_if_match(request),
+            created_by=admin.key_id,
+        ),
     )
 
 

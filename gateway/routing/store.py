@@ -274,7 +274,7 @@ class PolicyStore:
                     ([h.name for h in stale], [h.active_version for h in stale]),
                 )
                 records = [_record(row) for row in await cur.fetchall()]
-            changed = [r.name for r in records if self._install(r)]
+            changed = [r.name for r in records if await self._load(r)]
             for head in stale:
                 if head.name not in self._active and await self._serve_last_loadable(conn, head):
                     changed.append(head.name)
@@ -289,17 +289,28 @@ class PolicyStore:
             (head.name, head.active_version),
         )
         for row in await cur.fetchall():
-            if self._install(_record(row)):
+            if await self._load(_record(row)):
                 log.warning("policy %r: serving version %d instead", head.name, row["version"])
                 return True
         return False
 
-    def _install(self, record: PolicyVersion) -> bool:
-        """Swap in a newer active version; an older one (a slower poll racing a write) is ignored."""
-        current = self._active.get(record.name)
-        if current is not None and current.record.version >= record.version:
+    async def _load(self, record: PolicyVersion) -> bool:
+        """Parse a stored version off the event loop (a large policy takes milliseconds), then install it."""
+        if not self._is_newer(record):
             return False
-        policy, problems = check_named_policy(record.text, fmt=record.format, name=record.name)
+        policy, problems = await asyncio.to_thread(
+            check_named_policy, record.text, fmt=record.format, name=record.name
+        )
+        return self._install(record, policy, problems)
+
+    def _is_newer(self, record: PolicyVersion) -> bool:
+        current = self._active.get(record.name)
+        return current is None or current.record.version < record.version
+
+    def _install(self, record: PolicyVersion, policy: Policy | None, problems: list[PolicyError]) -> bool:
+        """Swap in a newer active version; an older one (a slower poll racing a write) is ignored."""
+        if not self._is_newer(record):
+            return False
         if policy is None:
             # Stored valid, invalid now (e.g. a stricter schema after an upgrade): keep serving the last one.
             self._unloadable.add((record.name, record.version))
@@ -389,7 +400,7 @@ class PolicyStore:
         if_match: the version the caller edits, "*" for any existing one, None to create a new name.
         Raises PolicyInvalid, PreconditionRequired, VersionMismatch or ConcurrentEdit; nothing is stored then.
         """
-        policy, problems = check_named_policy(text, fmt=fmt, name=name)
+        policy, problems = await asyncio.to_thread(check_named_policy, text, fmt=fmt, name=name)
         if policy is None:
             raise PolicyInvalid(problems)
         warnings = [p for p in problems if p.severity == "warning"]
@@ -402,14 +413,14 @@ class PolicyStore:
                     record, created = current, False  # the same text again: nothing to store
                 else:
                     record, created = (
-                        await self._append(conn, name, text, fmt, digest, created_by, note),
+                        await self._append(conn, name, text, fmt, digest, created_by, note, after=current),
                         True,
                     )
         except UniqueViolation:
             raise ConcurrentEdit(
                 f"policy {name!r} was created by another writer at the same moment"
             ) from None
-        self._install(record)
+        self._install(record, policy, problems)
         return Applied(record=record, created=created, new_name=current is None, warnings=warnings)
 
     async def rollback(
@@ -454,23 +465,32 @@ class PolicyStore:
         digest: str,
         created_by: str | None,
         note: str | None,
+        *,
+        after: PolicyVersion | None,
     ) -> PolicyVersion:
+        """Store the next version and point at it. `after` is the locked active version; None creates the
+        name as version 1, so a concurrent creator collides on the primary key instead of appending."""
         cur = await conn.cursor(row_factory=dict_row).execute(
             "INSERT INTO policy_versions (name, version, text, format, sha256, created_by, note)"
-            " SELECT %s, COALESCE(MAX(version), 0) + 1, %s, %s, %s, %s, %s"
+            " SELECT %s, CASE WHEN %s THEN COALESCE(MAX(version), 0) + 1 ELSE 1 END, %s, %s, %s, %s, %s"
             " FROM policy_versions WHERE name = %s"
             f" RETURNING {_VERSION_COLUMNS}",
-            (name, text, fmt, digest, created_by, note, name),
+            (name, after is not None, text, fmt, digest, created_by, note, name),
         )
         row = await cur.fetchone()
         assert row is not None
         record = _record(row)
-        await conn.execute(
-            "INSERT INTO policies (name, active_version, updated_by) VALUES (%s, %s, %s)"
-            " ON CONFLICT (name) DO UPDATE SET active_version = EXCLUDED.active_version,"
-            " updated_at = clock_timestamp(), updated_by = EXCLUDED.updated_by",
-            (name, record.version, created_by),
-        )
+        if after is None:
+            await conn.execute(
+                "INSERT INTO policies (name, active_version, updated_by) VALUES (%s, %s, %s)",
+                (name, record.version, created_by),
+            )
+        else:
+            await conn.execute(
+                "UPDATE policies SET active_version = %s, updated_at = clock_timestamp(), updated_by = %s"
+                " WHERE name = %s",
+                (record.version, created_by, name),
+            )
         return record
 
 
