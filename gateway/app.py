@@ -144,6 +144,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.spend = state.limiter.spend
     await state.auth.start()
     await state.policies.start()
+    state.router.runtime()  # build the classifier and bound targets now, not on the first call
     await state.teams.start()
     await state.ledger.start()
     for provider in set(connections.values()):

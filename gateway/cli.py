@@ -65,8 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"    curl -s {base}/v1/chat/completions -H 'Authorization: Bearer <admin key>' \\", flush=True)
     print("      -H 'Content-Type: application/json' \\", flush=True)
     print(
-        f'      -d \'{{"model": "auto", "messages": [{{"role": "user", '
-        f'"content": "Hello"}}]}}\'',
+        '      -d \'{"model": "auto", "messages": [{"role": "user", "content": "Hello"}]}\'',
         flush=True,
     )
     config = uvicorn.Config(
@@ -80,7 +79,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    app = config.app
+    state = app.state  # the FastLane exposes the FastAPI app's state
+
+    class DrainingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            state.draining = True  # /readyz answers 503 on connections still open while we drain
+            super().handle_exit(sig, frame)
+
+    DrainingServer(config).run()
     return 0
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.accounting.prices import Price, litellm_price
 from gateway.auth.principal import Principal
-from gateway.classify import Classification, Classifier
+from gateway.classify import Classification, Classifier, default_classifier
 from gateway.classify import ConfidentialMarker as ClassifierMarker
 from gateway.errors import GatewayError
 from gateway.observability.metrics import Metrics
@@ -84,6 +84,8 @@ class Router:
         self.health = health
         self._metrics = metrics
         self._runtime: PolicyRuntime | None = None
+        # The tokenizer, lexicon and complexity model are the same for every policy; only the markers differ.
+        self._base = default_classifier()
 
     def runtime(self) -> PolicyRuntime:
         policy = self._active_policy()
@@ -93,7 +95,12 @@ class Router:
             current = self._runtime = PolicyRuntime(
                 policy=policy,
                 targets=bind_targets(policy, self._connections),
-                classifier=Classifier(markers=markers),
+                classifier=Classifier(
+                    markers=markers,
+                    encoding=self._base.encoding,
+                    lexicon=self._base.lexicon,
+                    complexity_model=self._base.complexity_model,
+                ),
             )
         return current
 
