@@ -28,6 +28,7 @@ from gateway.auth.teams import TeamStore
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.limits import LimitSpec, build_limiter
+from gateway.observability.drift import DriftMonitor
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import RequestIdMiddleware, RequestIds
 from gateway.providers.registry import SIM_KEYS, build_connections, build_embedding_targets, plan_upstreams
@@ -124,8 +125,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics, admissions=admissions)
     state.recorder = recorder
     health = TargetHealth(metrics=state.metrics)
+    state.drift = DriftMonitor()
     state.router = Router(
-        active_policy=state.policies.active, connections=connections, health=health, metrics=state.metrics
+        active_policy=state.policies.active,
+        connections=connections,
+        health=health,
+        metrics=state.metrics,
+        drift=state.drift,
     )
     state.target_stats = health.stats
     state.chat = ChatService(

@@ -40,15 +40,27 @@ class Metrics:
             "gateway_limit_rejections", "Calls refused by a limit or budget.", ["kind", "scope"], registry=r
         )
         self.circuit_state = Gauge(
-            "gateway_circuit_state", "Circuit breaker per target: 0 closed, 1 half-open, 2 open.", ["target"],
+            "gateway_circuit_state",
+            "Circuit breaker per target: 0 closed, 1 half-open, 2 open.",
+            ["target"],
             registry=r,
         )
         self.attempts = Counter(
-            "gateway_upstream_attempts", "Upstream attempts by target and outcome.", ["target", "outcome"],
+            "gateway_upstream_attempts",
+            "Upstream attempts by target and outcome.",
+            ["target", "outcome"],
             registry=r,
         )
         self.routed = Counter(
-            "gateway_routed_requests", "Routing decisions by rule and chosen target.", ["rule", "target"],
+            "gateway_routed_requests",
+            "Routing decisions by rule and chosen target.",
+            ["rule", "target"],
+            registry=r,
+        )
+        self.drift_psi = Gauge(
+            "gateway_drift_psi",
+            "Population stability index of a classification feature, recent vs baseline.",
+            ["feature"],
             registry=r,
         )
         self.in_flight = Gauge("gateway_requests_in_flight", "Requests being served.", registry=r)

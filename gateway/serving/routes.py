@@ -17,6 +17,7 @@ from gateway.auth.principal import Principal
 from gateway.classify import Classification, Classifier, default_classifier
 from gateway.classify import ConfidentialMarker as ClassifierMarker
 from gateway.errors import GatewayError
+from gateway.observability.drift import DriftMonitor
 from gateway.observability.metrics import Metrics
 from gateway.providers.base import Provider
 from gateway.providers.registry import Target
@@ -78,8 +79,10 @@ class Router:
         connections: dict[str, Provider],
         health: TargetHealth,
         metrics: Metrics,
+        drift: DriftMonitor | None = None,
     ) -> None:
         self._active_policy = active_policy
+        self._drift = drift
         self._connections = connections
         self.health = health
         self._metrics = metrics
@@ -111,6 +114,8 @@ class Router:
         """Classify and decide; a refusal (blocked, sensitive with no internal target, not allowed) raises."""
         runtime = self.runtime()
         classification = runtime.classifier.classify(body)
+        if self._drift is not None:
+            self._drift.observe(classification)
         decision = decide(
             runtime.policy,
             classification,

@@ -176,3 +176,24 @@ def test_gateway_log_never_contains_keys(gateway: Gateway, user_key: dict[str, A
     chat(gateway, user_key, "log check")
     log = gateway.log()
     assert user_key["key"] not in log and gateway.admin_key not in log
+
+
+def test_drift_report_and_metric(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    chat(gateway, user_key, "drift sample")
+    with gateway.admin() as admin:
+        report = admin.get("/admin/drift").json()
+    assert set(report["features"]) == {
+        "task",
+        "domain",
+        "complexity_tier",
+        "sensitivity_level",
+        "prompt_length",
+    }
+    recent = report["features"]["prompt_length"]["recent"]
+    assert sum(recent.values()) >= 1  # the call above was counted (the baseline needs hours of traffic)
+    assert (
+        httpx.get(
+            gateway.url + "/admin/drift", headers={"Authorization": f"Bearer {user_key['key']}"}
+        ).status_code
+        == 403
+    )

@@ -1,0 +1,115 @@
+"""Drift of the traffic the classifier sees: the population stability index (PSI) per feature, comparing
+the recent window with a baseline window before it.
+
+PSI = Σ (recent_i − baseline_i) · ln(recent_i / baseline_i) over the categories of a feature, with shares
+smoothed so an empty category does not divide by zero. Below 0.1 stable, 0.1–0.2 watch, above 0.2
+investigate. Counts are kept per minute in memory (each replica judges its own traffic), so the cost per
+call is a handful of dict increments.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.classify import Classification
+
+FEATURES = ("task", "domain", "complexity_tier", "sensitivity_level", "prompt_length")
+_LENGTH_EDGES = (64, 256, 1024, 4096, 16384)
+_SMOOTHING = 1e-4
+
+
+def length_bucket(tokens: int) -> str:
+    for edge in _LENGTH_EDGES:
+        if tokens < edge:
+            return f"<{edge}"
+    return f">={_LENGTH_EDGES[-1]}"
+
+
+def features_of(c: Classification) -> dict[str, str]:
+    return {
+        "task": c.task,
+        "domain": c.domain,
+        "complexity_tier": c.complexity.tier,
+        "sensitivity_level": c.sensitivity.level,
+        "prompt_length": length_bucket(c.needs.prompt_tokens),
+    }
+
+
+def psi(baseline: Counter[str], recent: Counter[str]) -> float:
+    b_total, r_total = sum(baseline.values()), sum(recent.values())
+    value = 0.0
+    for category in set(baseline) | set(recent):
+        b = max(baseline[category] / b_total, _SMOOTHING)
+        r = max(recent[category] / r_total, _SMOOTHING)
+        value += (r - b) * math.log(r / b)
+    return value
+
+
+@dataclass
+class _Bucket:
+    minute: int
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: {f: Counter() for f in FEATURES})
+
+
+class DriftMonitor:
+    def __init__(
+        self,
+        *,
+        recent_s: float = 3600,
+        baseline_s: float = 86400,
+        min_samples: int = 100,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._recent_min = max(1, int(recent_s // 60))
+        self._baseline_min = max(1, int(baseline_s // 60))
+        self._min_samples = min_samples
+        self._clock = clock
+        self._buckets: deque[_Bucket] = deque()
+
+    def observe(self, classification: Classification) -> None:
+        minute = int(self._clock() // 60)
+        if not self._buckets or self._buckets[-1].minute != minute:
+            self._buckets.append(_Bucket(minute))
+            horizon = minute - self._recent_min - self._baseline_min
+            while self._buckets and self._buckets[0].minute <= horizon:
+                self._buckets.popleft()
+        counts = self._buckets[-1].counts
+        for feature, value in features_of(classification).items():
+            counts[feature][value] += 1
+
+    def windows(self, feature: str) -> tuple[Counter[str], Counter[str]]:
+        now = int(self._clock() // 60)
+        recent_start = now - self._recent_min + 1
+        baseline_start = recent_start - self._baseline_min
+        baseline: Counter[str] = Counter()
+        recent: Counter[str] = Counter()
+        for bucket in self._buckets:
+            if bucket.minute >= recent_start:
+                recent.update(bucket.counts[feature])
+            elif bucket.minute >= baseline_start:
+                baseline.update(bucket.counts[feature])
+        return baseline, recent
+
+    def report(self) -> dict[str, dict[str, object]]:
+        """Per feature: PSI (None until both windows hold min_samples), status and the two distributions."""
+        out: dict[str, dict[str, object]] = {}
+        for feature in FEATURES:
+            baseline, recent = self.windows(feature)
+            enough = sum(baseline.values()) >= self._min_samples and sum(recent.values()) >= self._min_samples
+            value = psi(baseline, recent) if enough else None
+            status = (
+                "insufficient_data"
+                if value is None
+                else ("stable" if value < 0.1 else "watch" if value <= 0.2 else "investigate")
+            )
+            out[feature] = {
+                "psi": value,
+                "status": status,
+                "baseline": dict(baseline),
+                "recent": dict(recent),
+            }
+        return out

@@ -1,0 +1,78 @@
+"""Drift: PSI per feature between the recent and the baseline window."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from gateway.classify.types import Classification, Complexity, Needs, Sensitivity
+from gateway.observability.drift import DriftMonitor, length_bucket, psi
+
+
+def make(task: str = "qa", tokens: int = 100, level: str = "none") -> Classification:
+    return Classification(
+        sensitivity=Sensitivity(level=level),  # type: ignore[arg-type]
+        complexity=Complexity(score=0.2, tier="low"),
+        task=task,
+        domain="general",
+        needs=Needs(prompt_tokens=tokens, expected_output_tokens=100),
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_psi_known_values() -> None:
+    assert psi(Counter(a=50, b=50), Counter(a=50, b=50)) == 0
+    expected = (0.9 - 0.5) * math.log(0.9 / 0.5) + (0.1 - 0.5) * math.log(0.1 / 0.5)
+    assert math.isclose(psi(Counter(a=50, b=50), Counter(a=90, b=10)), expected)
+    assert psi(Counter(a=100), Counter(b=100)) > 1  # a category that vanished: large, but finite
+
+
+def test_same_traffic_is_stable_and_a_shift_is_flagged() -> None:
+    clock = Clock()
+    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=50, clock=clock)
+    for _ in range(50):  # 50 minutes of baseline: 60 % qa, 40 % code
+        for i in range(10):
+            monitor.observe(make("qa" if i < 6 else "code"))
+        clock.now += 60
+    for _ in range(10):  # the recent 10 minutes: the same mix
+        for i in range(10):
+            monitor.observe(make("qa" if i < 6 else "code"))
+        clock.now += 60
+    clock.now -= 60
+    report = monitor.report()
+    assert report["task"]["status"] == "stable" and report["task"]["psi"] < 0.01
+    for _ in range(10):  # then 10 minutes of mostly code and long prompts
+        clock.now += 60
+        for i in range(10):
+            monitor.observe(make("code" if i < 9 else "qa", tokens=5000))
+    report = monitor.report()
+    assert report["task"]["status"] == "investigate" and report["task"]["psi"] > 0.2
+    assert report["prompt_length"]["psi"] > 0.2
+    assert report["sensitivity_level"]["status"] == "stable"
+
+
+def test_not_enough_data_says_so_and_old_buckets_are_forgotten() -> None:
+    clock = Clock()
+    monitor = DriftMonitor(recent_s=60, baseline_s=120, min_samples=10, clock=clock)
+    monitor.observe(make())
+    assert monitor.report()["task"] == {
+        "psi": None,
+        "status": "insufficient_data",
+        "baseline": {},
+        "recent": {"qa": 1},
+    }
+    clock.now += 3600
+    monitor.observe(make("code"))
+    baseline, recent = monitor.windows("task")
+    assert baseline == Counter() and recent == Counter(code=1)
+
+
+def test_length_buckets() -> None:
+    assert [length_bucket(t) for t in (0, 63, 64, 5000, 10**6)] == ["<64", "<64", "<256", "<16384", ">=16384"]
