@@ -16,6 +16,7 @@ from gateway.api.common import parse_json_object, read_asgi_body, read_json_obje
 from gateway.api.responses import json_response
 from gateway.auth.deps import AdminPrincipal
 from gateway.auth.principal import Principal
+from gateway.classify import Classification, Classifier, ConfidentialMarker, default_classifier
 from gateway.errors import GatewayError
 from gateway.routing.admin import diff_policies, explain, policy_to_yaml
 from gateway.routing.loading import Format
@@ -348,14 +349,27 @@ def _target_stats(request: Request) -> Mapping[str, TargetStats]:
     return provider() if callable(provider) else {}
 
 
-def _classify(policy: Policy, body: dict[str, Any], classifier_for: Any) -> Any:
-    """Classify with the policy's confidential markers (runs in a thread: the first build loads models)."""
-    if classifier_for is not None:
-        return classifier_for(policy).classify(body)
-    from gateway.classify import Classifier, ConfidentialMarker
+def _router_classifier(request: Request, policy: Policy) -> Classifier | None:
+    """The chat path's own classifier when it is serving this very policy object."""
+    router = getattr(request.app.state, "router", None)
+    runtime = router.runtime() if router is not None else None
+    if runtime is not None and runtime.policy is policy:
+        return runtime.classifier  # type: ignore[no-any-return]
+    return None
 
-    markers = [ConfidentialMarker(**m.model_dump()) for m in policy.confidential_markers]
-    return Classifier(markers=markers).classify(body)
+
+def _classify(policy: Policy, body: dict[str, Any], classifier: Classifier | None) -> Classification:
+    """Classify with the policy's confidential markers, built as the router builds its classifier
+    (runs in a thread: the first build in a process loads the tokenizer and models)."""
+    if classifier is None:
+        base = default_classifier()
+        classifier = Classifier(
+            markers=[ConfidentialMarker(**m.model_dump()) for m in policy.confidential_markers],
+            encoding=base.encoding,
+            lexicon=base.lexicon,
+            complexity_model=base.complexity_model,
+        )
+    return classifier.classify(body)
 
 
 async def _principal_for(request: Request, admin: Principal, key_id: str | None) -> Principal:
@@ -387,8 +401,8 @@ async def explain_route(
     except PolicyNotFound:
         raise GatewayError(404, f"no active policy named {policy!r}", code="policy_not_found") from None
     principal = await _principal_for(request, admin, key_id)
-    classifier_for = getattr(request.app.state, "classifier_for", None)
-    classification = await asyncio.to_thread(_classify, active, body, classifier_for)
+    classifier = _router_classifier(request, active)
+    classification = await asyncio.to_thread(_classify, active, body, classifier)
     result = explain(
         active,
         classification,

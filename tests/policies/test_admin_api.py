@@ -430,3 +430,12 @@ def test_explain_uses_the_active_policy(policy_gateway: Gateway, policy_user_key
         "team": "team-p",
     }
     assert no_model.status_code == 400 and no_policy.status_code == 404 and no_key.status_code == 404
+
+    # The chat path decides the same way.
+    with httpx.Client(base_url=policy_gateway.url, timeout=30) as client:
+        served = client.post(
+            "/v1/chat/completions", json=chat, headers={"Authorization": f"Bearer {policy_user_key['key']}"}
+        )
+    assert served.status_code == 200, served.text
+    assert served.headers["x-gateway-rule"] == body["rule"]
+    assert served.headers["x-gateway-policy-version"] == version

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 
 from tests.policies.helpers import YAML, default_text, policy_yaml, unique_name
@@ -25,7 +27,7 @@ def _wait_for(check: Callable[[], bool], *, within_s: float) -> float:
 
 
 def test_change_on_one_process_is_served_by_the_other_within_two_seconds(
-    policy_gateway: Gateway, second_policy_gateway: Gateway
+    policy_gateway: Gateway, second_policy_gateway: Gateway, policy_user_key: dict[str, Any]
 ) -> None:
     with policy_gateway.admin() as first, second_policy_gateway.admin() as second:
         before = first.get("/admin/policies/default")
@@ -55,6 +57,15 @@ def test_change_on_one_process_is_served_by_the_other_within_two_seconds(
         got = second.get("/admin/policies/default")
         assert got.headers["etag"] == new_etag and got.text == edited
         print(f"\nhot reload seen on the other process after {seen * 1000:.0f} ms")
+        chat = httpx.post(
+            second_policy_gateway.url + "/v1/chat/completions",
+            json=CHAT,
+            headers={"Authorization": f"Bearer {policy_user_key['key']}"},
+            timeout=30,
+        )
+        assert chat.status_code == 200, chat.text
+        assert chat.headers["x-gateway-policy-version"] == version
+        assert chat.headers["x-gateway-rule"] == "cheap-alias"
 
         # Roll back on the second process; the first follows just as fast.
         rolled = second.post(
