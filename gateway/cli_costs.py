@@ -128,6 +128,7 @@ def readable_usd(exact: str) -> str:
 
 
 def _table(header: Sequence[str], rows: list[list[str]], total: list[str]) -> str:
+    rows, total = _line_up_decimals([*rows, total])
     widths = [max(len(row[i]) for row in [header, *rows, total]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
@@ -137,6 +138,25 @@ def _table(header: Sequence[str], rows: list[list[str]], total: list[str]) -> st
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), rule, *(line(r) for r in rows), rule, line(total)]) + "\n"
+
+
+def _line_up_decimals(lines: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+    """Pad every decimal column to one count of fraction digits, so the points line up when right-aligned."""
+    out = [list(line) for line in lines]
+    for column in range(len(out[0])):
+        cells = [line[column] for line in out]
+        if not all(_is_decimal(cell) for cell in cells) or not any("." in cell for cell in cells):
+            continue
+        digits = max(len(cell.partition(".")[2]) for cell in cells)
+        for line in out:
+            whole, _, fraction = line[column].partition(".")
+            line[column] = f"{whole}.{fraction.ljust(digits, '0')}"
+    return out[:-1], out[-1]
+
+
+def _is_decimal(cell: str) -> bool:
+    whole, _, fraction = cell.lstrip("-").partition(".")
+    return whole.isdigit() and (fraction == "" or fraction.isdigit())
 
 
 def _label(group: str | None) -> str:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.cli import build_parser
-from gateway.cli_costs import readable_usd
+from gateway.cli_costs import readable_usd, report_table
 from tests.costs.traffic import Traffic, iso, make_traffic
 from tests.support import Gateway
 
@@ -127,3 +127,45 @@ def test_group_by_choices_are_checked_by_the_parser() -> None:
 )
 def test_readable_usd_keeps_every_significant_digit(exact: str, shown: str) -> None:
     assert readable_usd(exact) == shown
+
+
+def test_cost_columns_line_up_on_the_decimal_point() -> None:
+    body = {
+        "group_by": "model",
+        "start": "2026-11-01T00:00:00Z",
+        "end": "2026-12-01T00:00:00Z",
+        "filters": {},
+        "rows": [
+            {
+                "group": "a",
+                "requests": 1,
+                "errors": 0,
+                "prompt_tokens": 1,
+                "completion_tokens": 1,
+                "cached_tokens": 0,
+                "cost_usd": "12.5000000000",
+            },
+            {
+                "group": None,
+                "requests": 10,
+                "errors": 1,
+                "prompt_tokens": 1,
+                "completion_tokens": 1,
+                "cached_tokens": 0,
+                "cost_usd": "0.0000047000",
+            },
+        ],
+        "totals": {
+            "requests": 11,
+            "errors": 1,
+            "prompt_tokens": 2,
+            "completion_tokens": 2,
+            "cached_tokens": 0,
+            "cost_usd": "12.5000047000",
+        },
+    }
+    lines = report_table(body).splitlines()
+    assert [line.split()[-1] for line in lines[3:5]] == ["12.5000000", "0.0000047"]
+    assert lines[4].split()[0] == "(none)"
+    assert lines[-1].split()[-1] == "12.5000047"
+    assert len({line.rindex(".") for line in lines[3:5] + lines[-1:]}) == 1

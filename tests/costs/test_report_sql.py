@@ -301,3 +301,22 @@ def rows_in(pg_url: str, start: datetime, end: datetime) -> list[dict[str, Any]]
 
     with psycopg.connect(pg_url, autocommit=True, row_factory=dict_row) as conn:
         return conn.execute("SELECT * FROM ledger WHERE ts >= %s AND ts < %s", (start, end)).fetchall()
+
+
+def test_the_day_statistics_describe_the_expression_reports_group_on(pg_url: str) -> None:
+    """The planner uses the statistics (and a parallel plan) only if the expressions are identical."""
+    import psycopg
+
+    expression = GROUPS["day"].as_string()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_get_statisticsobjdef_expressions(oid) FROM pg_statistic_ext"
+            " WHERE stxname = 'ledger_utc_day'"
+        ).fetchone()
+        assert row is not None, "migration 0300 creates the statistics"
+        with conn.transaction():
+            conn.execute(f"CREATE TEMP VIEW day_expression AS SELECT {expression} AS day FROM ledger")
+            view = conn.execute("SELECT pg_get_viewdef('day_expression')").fetchone()
+            conn.execute("DROP VIEW day_expression")
+    assert view is not None
+    assert f"{row[0][0]} AS day" in view[0]
