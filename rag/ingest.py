@@ -117,7 +117,7 @@ class IngestionRunner:
             await asyncio.wait(set(self._tasks.values()))
 
     async def close(self) -> None:
-        """Cancel running jobs (each removes its partial chunks) and wait for them."""
+        """Cancel running jobs (each removes its partial chunks and stays in_progress) and wait for them."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -146,7 +146,9 @@ class IngestionRunner:
                 else:
                     log.info("indexed %s into %s: %d chunks", job.file_id, job.store_id, len(records))
             except asyncio.CancelledError:
-                await asyncio.shield(self._fail(job, "server_error", "ingestion was cancelled by a shutdown"))
+                # A shutdown: drop the partial chunks but keep the status in_progress, so that the next
+                # start (RagService.resume_interrupted) runs the job again.
+                await asyncio.shield(self._delete_chunks(job))
                 raise
             except Exception as exc:  # any failure ends as status failed with its reason, never a crash
                 log.exception("ingestion of %s into %s failed", job.file_id, job.store_id)

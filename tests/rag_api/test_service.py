@@ -50,3 +50,24 @@ def test_augment_quotes_the_tenants_chunks_and_cites_them(server: RunningServer)
     with pytest.raises(GatewayError) as caught:
         server.call(server.rag.augment("team-b", [store.id], messages))
     assert caught.value.status == 404
+
+
+def test_a_shutdown_leaves_the_job_in_progress_without_chunks(server: RunningServer) -> None:
+    client = server.client(KEY_A)
+    store = client.vector_stores.create(name="shutdown")
+    text = "\n\n".join(f"Paragraph {i} about lighthouses. {uuid.uuid4().hex}" for i in range(300))
+    file_id = client.files.create(file=("s.txt", text.encode()), purpose="assistants").id
+
+    async def attach_then_shut_down() -> int:
+        rag = server.rag
+        await rag.attach_file("team-a", store.id, file_id=file_id, attributes=None, chunking_strategy=None)
+        running = rag.ingestion.pending
+        await rag.ingestion.close()  # what the app's shutdown does
+        return running
+
+    assert server.call(attach_then_shut_down()) == 1
+    assert client.vector_stores.files.retrieve(file_id, vector_store_id=store.id).status == "in_progress"
+    assert server.chunks("team-a", store.id, file_id) == []
+    server.call(server.rag.resume_interrupted())  # the next start
+    done = client.vector_stores.files.poll(file_id, vector_store_id=store.id, poll_interval_ms=50)
+    assert done.status == "completed" and server.chunks("team-a", store.id, file_id)
