@@ -32,6 +32,7 @@ GROUPS: dict[str, sql.Composable] = {
     "day": sql.SQL("date_bin('1 day', ts, timestamptz '2000-01-01 00:00:00+00')"),
 }
 MAX_RANGE = timedelta(days=400)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 CSV_FIELDS = (
     "group",
     "requests",
@@ -204,14 +205,15 @@ def parse_moment(text: str, param: str) -> datetime:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves it out of years 1-9999
         raise GatewayError(
             400,
-            f"'{param}' must be an ISO date (2026-11-01) or date-time (2026-11-01T12:00:00Z), not '{text}'",
+            f"'{param}' must be an ISO date (2026-11-01) or date-time (2026-11-01T12:00:00Z),"
+            f" not '{text[:64]}'",
             param=param,
             code="invalid_value",
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def month_start(moment: datetime) -> datetime:
@@ -225,7 +227,12 @@ def next_month(moment: datetime) -> datetime:
 def resolve_range(start: str | None, end: str | None, *, now: datetime) -> tuple[datetime, datetime]:
     """`[start, end)`; no end: the end of the current month; no start: the start of end's month."""
     end_at = parse_moment(end, "end") if end else next_month(now)
-    start_at = parse_moment(start, "start") if start else month_start(end_at - timedelta(microseconds=1))
+    if start:
+        start_at = parse_moment(start, "start")
+    elif end_at > _EARLIEST:
+        start_at = month_start(end_at - timedelta(microseconds=1))
+    else:
+        start_at = end_at  # nothing can come before the first instant of year 1
     if end_at <= start_at:
         raise GatewayError(400, "'end' must be after 'start'", param="end", code="invalid_range")
     if end_at - start_at > MAX_RANGE:

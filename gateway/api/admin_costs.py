@@ -22,7 +22,19 @@ def _reports(request: Request) -> CostReports:
     return request.app.state.cost_reports  # type: ignore[no-any-return]
 
 
+_MAX_FILTER_CHARS = 256
+
+
 def _filters(key_id: str | None, team: str | None, target: str | None) -> Filters:
+    for name, value in (("key_id", key_id), ("team", team), ("target", target)):
+        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
+        if value and ("\x00" in value or len(value) > _MAX_FILTER_CHARS):
+            raise GatewayError(
+                400,
+                f"'{name}' must be at most {_MAX_FILTER_CHARS} characters, without NUL",
+                param=name,
+                code="invalid_value",
+            )
     return Filters(key_id=key_id or None, team=team or None, target=target or None)
 
 

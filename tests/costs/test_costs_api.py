@@ -222,6 +222,10 @@ def test_savings_reference_may_be_any_priced_model(gateway: Gateway, traffic: Tr
         ("/admin/costs", {"format": "xml"}, "format"),
         ("/admin/costs/savings", {"start": "2026-11-02", "end": "2026-11-01"}, "end"),
         ("/admin/costs/savings", {"start": "11/01/2026"}, "start"),
+        ("/admin/costs", {"team": "a\x00b"}, "team"),
+        ("/admin/costs", {"key_id": "k" * 257}, "key_id"),
+        ("/admin/costs/savings", {"target": "\x00"}, "target"),
+        ("/admin/costs", {"end": "0001-01-01"}, "end"),
     ],
 )
 def test_bad_parameters_are_400_in_the_openai_shape(

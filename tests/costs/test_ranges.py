@@ -60,6 +60,13 @@ def test_date_times_with_offsets_become_utc_and_naive_ones_are_utc() -> None:
         ("2026-02-30", None, "start", "invalid_value"),
         ("", "nope", "end", "invalid_value"),
         ("2026-11-01T25:00:00Z", None, "start", "invalid_value"),
+        # the edges of what a datetime can hold: refused, never a 500
+        (None, "0001-01-01", "end", "invalid_range"),
+        ("0001-01-01T00:00:00+01:00", None, "start", "invalid_value"),
+        ("9999-12-31T23:00:00-05:00", None, "start", "invalid_value"),
+        ("9999-12-31", None, "end", "invalid_range"),
+        ("10000-01-01", None, "start", "invalid_value"),
+        ("2026-11-01\x00", None, "start", "invalid_value"),
     ],
 )
 def test_bad_ranges_are_refused_with_the_parameter(
