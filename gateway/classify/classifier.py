@@ -70,6 +70,7 @@ class Classifier:
             question,
             question_domains or self.topics.domain_scores(question),
             is_common_word=self.lexicon.is_known,
+            task=topic.task,
         )
         prompt_tokens, exact = self._prompt_tokens(request)
         estimate = self._output_estimate(topic.task, request, prompt_tokens)

@@ -163,9 +163,51 @@ class ComplexityModel:
         domain_scores: Mapping[str, int],
         *,
         is_common_word: Callable[[str], bool] | None = None,
+        task: str | None = None,
     ) -> Complexity:
-        value = self.score(extract_features(text, domain_scores, is_common_word=is_common_word))
-        return Complexity(score=round(value, 4), tier=self.tier(value))
+        features = extract_features(text, domain_scores, is_common_word=is_common_word)
+        if OPTION_SPLIT.search(text) or task is None:
+            value = self.score(features)
+            return Complexity(score=round(value, 4), tier=self.tier(value))
+        value = general_score(text, features, task)
+        return Complexity(score=round(value, 4), tier=general_tier(value))
+
+
+# The logistic model was trained on exam questions (a stem and lettered options) and extrapolates badly far
+# from them: "hi" has no long words and no domain terms, which the model reads as unusual, hence hard.
+# Other prompts get a transparent prior instead: the task, the length, and explicit signs of technical work.
+TASK_PRIOR = {
+    "chit_chat": 0.05,
+    "translation": 0.2,
+    "extraction": 0.25,
+    "classification": 0.25,
+    "summarisation": 0.3,
+    "creative": 0.3,
+    "qa": 0.3,
+    "code": 0.5,
+    "reasoning": 0.55,
+    "math": 0.55,
+}
+GENERAL_TIER_CUTS = (0.35, 0.6)
+
+
+def general_score(text: str, features: Mapping[str, float], task: str) -> float:
+    prior = TASK_PRIOR.get(task, 0.3)
+    length = max(-0.15, min(0.2, 0.1 * math.log10(max(len(text), 1) / 200)))
+    signals = (
+        0.1 * min(1.0, features["math_symbols"])
+        + 0.1 * features["code"]
+        + 0.1 * min(1.0, features["reasoning"])
+        + 0.05 * min(1.0, features["logic_symbols"])
+        + (0.1 if features["rare_word_share"] > 0.3 else 0.0)
+    )
+    return max(0.0, min(1.0, prior + length + signals))
+
+
+def general_tier(score: float) -> ComplexityTier:
+    if score >= GENERAL_TIER_CUTS[1]:
+        return "high"
+    return "medium" if score >= GENERAL_TIER_CUTS[0] else "low"
 
 
 @functools.cache

@@ -58,3 +58,22 @@ def test_hard_prompts_score_above_easy_ones() -> None:
     )
     assert 0 <= easy.score < hard.score <= 1
     assert model.tier(0.0) == "low" and model.tier(1.0) == "high"
+
+
+def test_everyday_prompts_get_tiers_from_task_and_signals_not_exam_extrapolation() -> None:
+    from gateway.classify import Classifier
+
+    c = Classifier()
+
+    def tier(text: str) -> str:
+        return c.classify({"messages": [{"role": "user", "content": text}]}).complexity.tier
+
+    assert tier("hi") == "low"
+    assert tier("What is the capital of France?") == "low"
+    assert tier("Translate 'good morning' to Spanish") == "low"
+    assert tier("Write a Python function that reverses a string.") == "medium"
+    hard = (
+        "Prove that the halting problem is undecidable, then derive step by step why Rice's theorem follows, "
+        "and explain whether the argument survives if we restrict to total computable functions f(x) = y."
+    )
+    assert tier(hard) == "high"

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.limits.conftest import RedisServer
-from tests.support import Gateway, Simulator, gateway_env
+from tests.support import Gateway
 
 BODY = {"model": "llama-3.1-8b", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10}
 
@@ -107,36 +103,6 @@ def test_a_key_cannot_raise_its_own_limits(gateway: Gateway) -> None:
     # The chat body cannot carry limits either: unknown top-level fields change nothing.
     assert call(gateway, created["key"], {**BODY, "limits": {"rpm": 1000}}).status_code == 200
     assert call(gateway, created["key"]).status_code == 429
-
-
-@pytest.fixture(scope="module")
-def redis_for_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def two_replicas(
-    pg_url: str, sim: Simulator, gateway: Gateway, redis_for_replicas: RedisServer, workdir: Path
-) -> Iterator[tuple[Gateway, Gateway]]:
-    replicas = []
-    for i in range(2):
-        env = gateway_env(
-            database_url=pg_url,
-            master_key=gateway.admin_key,
-            sim=sim,
-            data_dir=workdir / f"redis-replica-{i}",
-            REDIS_URL=redis_for_replicas.url,
-        )
-        replicas.append(Gateway(env, workdir))
-    yield replicas[0], replicas[1]
-    for r in replicas:
-        r.stop()
 
 
 def test_rpm_is_exact_across_two_replicas_sharing_redis(two_replicas: tuple[Gateway, Gateway]) -> None:
