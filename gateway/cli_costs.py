@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
 GROUP_BYS = ("model", "target", "key", "team", "rule", "day", "provider")
@@ -28,14 +29,19 @@ def add_costs_parser(sub: Any) -> None:
     costs.add_argument("--format", choices=FORMATS, default="table")
     costs.add_argument("--savings", metavar="REF", help="compare with every call sent to target REF")
     costs.add_argument("--url", default=os.environ.get("GATEWAY_URL", DEFAULT_URL), help="env GATEWAY_URL")
-    costs.add_argument("--key", default=os.environ.get("GATEWAY_ADMIN_KEY"), help="env GATEWAY_ADMIN_KEY")
+    costs.add_argument(
+        "--key",
+        default=os.environ.get("GATEWAY_ADMIN_KEY"),
+        help="admin key (env GATEWAY_ADMIN_KEY; else the master key `gateway serve` uses on this machine)",
+    )
     costs.set_defaults(func=cmd_costs)
 
 
 def cmd_costs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     import httpx
 
-    if not args.key:
+    key = args.key or local_master_key()
+    if not key:
         print("an admin key is needed: --key or GATEWAY_ADMIN_KEY", file=sys.stderr)
         return 2
     params = {
@@ -59,7 +65,7 @@ def cmd_costs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         reply = httpx.get(
             args.url.rstrip("/") + path,
             params=params,
-            headers={"Authorization": f"Bearer {args.key}"},
+            headers={"Authorization": f"Bearer {key}"},
             timeout=60,
         )
     except httpx.HTTPError as exc:
@@ -76,6 +82,18 @@ def cmd_costs(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         body = reply.json()
         out.write(savings_table(body) if args.savings else report_table(body))
     return 0
+
+
+def local_master_key() -> str | None:
+    """GATEWAY_MASTER_KEY, or the key `gateway serve` keeps in its data dir; never creates one."""
+    from gateway.config import Settings
+
+    settings = Settings()
+    configured = settings.secret("master_key")
+    if configured:
+        return configured
+    path = Path(settings.data_dir) / "master.key"
+    return path.read_text().strip() if path.is_file() else None
 
 
 def report_table(body: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,13 +100,34 @@ def test_refusals_are_reported_with_the_gateways_message(
     assert "'end' must be after 'start'" in capsys.readouterr().err
 
 
-def test_unreachable_gateway_and_missing_key(capsys: Any) -> None:
+def test_unreachable_gateway_and_missing_key(capsys: Any, monkeypatch: Any, tmp_path: Path) -> None:
     args = build_parser().parse_args(["costs", "--url", "http://127.0.0.1:9", "--key", "k"])
     assert args.func(args, io.StringIO()) == 1
     assert "cannot reach the gateway" in capsys.readouterr().err
+    monkeypatch.delenv("GATEWAY_MASTER_KEY", raising=False)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
     args = build_parser().parse_args(["costs", "--url", "http://127.0.0.1:9"])
     args.key = None
     assert args.func(args, io.StringIO()) == 2
+    assert not (tmp_path / "master.key").exists()  # looking for a key never makes one
+
+
+def test_without_a_key_the_local_master_key_is_used(
+    gateway: Gateway, traffic: Traffic, monkeypatch: Any, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GATEWAY_MASTER_KEY", raising=False)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
+    (tmp_path / "master.key").write_text(gateway.admin_key + "\n")
+    args = build_parser().parse_args(
+        ["costs", "--url", gateway.url, "--team", traffic.team, "--format", "json"]
+    )
+    args.key = None
+    out = io.StringIO()
+    assert args.func(args, out) == 0
+    assert json.loads(out.getvalue())["object"] == "cost_report"
+    monkeypatch.setenv("GATEWAY_MASTER_KEY", gateway.admin_key)
+    (tmp_path / "master.key").unlink()
+    assert args.func(args, io.StringIO()) == 0
 
 
 def test_group_by_choices_are_checked_by_the_parser() -> None:
