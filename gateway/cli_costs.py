@@ -88,7 +88,7 @@ def local_master_key() -> str | None:
     """GATEWAY_MASTER_KEY, or the key `gateway serve` keeps in its data dir; never creates one."""
     from gateway.config import Settings
 
-    settings = Settings()
+    settings = Settings()  # type: ignore[call-arg]  # fields come from the environment
     configured = settings.secret("master_key")
     if configured:
         return configured
