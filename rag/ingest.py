@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from rag.types import AttributeValue, ChunkRecord
 log = logging.getLogger("rag.ingest")
 
 JobKey = tuple[str, str, str]  # (tenant, store_id, file_id)
+EMBED_BATCH = 64  # chunks per embedding call; a stop request is honoured between calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,10 @@ def build_records(job: IngestJob, blocks: Sequence[Block]) -> list[ChunkRecord]:
     ]
 
 
+class JobStopped(Exception):
+    """The job was told to stop (its attachment went away, or the server is shutting down)."""
+
+
 class IngestionRunner:
     """Runs ingestion jobs as asyncio tasks; parsing-free CPU work (chunking, embedding) runs in threads."""
 
@@ -84,6 +90,8 @@ class IngestionRunner:
         # Bounds CPU use: extra jobs wait here, as cheap suspended coroutines, never in the thread pool.
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[JobKey, asyncio.Task[None]] = {}
+        # Checked by the worker thread between embedding batches: a thread cannot be cancelled from outside.
+        self._stops: dict[JobKey, threading.Event] = {}
 
     @property
     def pending(self) -> int:
@@ -93,22 +101,31 @@ class IngestionRunner:
         """Start the job unless the same attachment is already being ingested."""
         if job.key in self._tasks:
             return
-        task = asyncio.create_task(self._run(job), name=f"ingest:{job.store_id}:{job.file_id}")
+        stop = threading.Event()
+        task = asyncio.create_task(self._run(job, stop), name=f"ingest:{job.store_id}:{job.file_id}")
         self._tasks[job.key] = task
+        self._stops[job.key] = stop
 
         def forget(_task: asyncio.Task[None], key: JobKey = job.key) -> None:
             self._tasks.pop(key, None)
+            self._stops.pop(key, None)
 
         task.add_done_callback(forget)
 
-    async def wait(self, key: JobKey) -> None:
-        """Wait for a running job of this attachment to finish (its own cleanup included)."""
-        task = self._tasks.get(key)
-        if task is not None:
-            await asyncio.shield(asyncio.wait({task}))
+    async def stop(self, key: JobKey) -> None:
+        """Stop a running job of this attachment at its next batch and wait for its cleanup."""
+        await self._stop_and_wait([key])
 
-    async def wait_for_store(self, tenant: str, store_id: str) -> None:
-        tasks = {t for (ten, sid, _), t in self._tasks.items() if ten == tenant and sid == store_id}
+    async def stop_store(self, tenant: str, store_id: str) -> None:
+        await self._stop_and_wait([k for k in self._tasks if k[0] == tenant and k[1] == store_id])
+
+    async def _stop_and_wait(self, keys: list[JobKey]) -> None:
+        tasks = set()
+        for key in keys:
+            if key in self._stops:
+                self._stops[key].set()
+            if key in self._tasks:
+                tasks.add(self._tasks[key])
         if tasks:
             await asyncio.shield(asyncio.wait(tasks))
 
@@ -119,18 +136,20 @@ class IngestionRunner:
     async def close(self) -> None:
         """Cancel running jobs (each removes its partial chunks and stays in_progress) and wait for them."""
         tasks = list(self._tasks.values())
+        for stop in self._stops.values():
+            stop.set()
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
 
-    async def _run(self, job: IngestJob) -> None:
+    async def _run(self, job: IngestJob, stop: threading.Event) -> None:
         async with self._slots:
             try:
                 stored = await self._catalog.get_file_blocks(tenant=job.tenant, file_id=job.file_id)
                 if stored is None:  # the file was deleted before its turn came
                     return
-                records, vectors = await asyncio.to_thread(self._prepare, job, stored)
+                records, vectors = await asyncio.to_thread(self._prepare, job, stored, stop)
                 if records:
                     await asyncio.to_thread(self._index.upsert, records, vectors)
                 usage = sum(len(r.text.encode()) for r in records) + int(vectors.nbytes)
@@ -145,6 +164,8 @@ class IngestionRunner:
                     await self._delete_chunks(job)
                 else:
                     log.info("indexed %s into %s: %d chunks", job.file_id, job.store_id, len(records))
+            except JobStopped:  # detached or deleted meanwhile: nothing was written
+                await self._delete_chunks(job)
             except asyncio.CancelledError:
                 # A shutdown: drop the partial chunks but keep the status in_progress, so that the next
                 # start (RagService.resume_interrupted) runs the job again.
@@ -154,10 +175,19 @@ class IngestionRunner:
                 log.exception("ingestion of %s into %s failed", job.file_id, job.store_id)
                 await self._fail(job, "server_error", f"ingestion failed: {type(exc).__name__}: {exc}")
 
-    def _prepare(self, job: IngestJob, stored_blocks: str) -> tuple[list[ChunkRecord], np.ndarray]:
+    def _prepare(
+        self, job: IngestJob, stored_blocks: str, stop: threading.Event
+    ) -> tuple[list[ChunkRecord], np.ndarray]:
         records = build_records(job, decode_blocks(stored_blocks))
-        vectors = self._embedder.embed_documents([r.text for r in records])
-        return records, np.asarray(vectors, dtype=np.float32)
+        batches = [np.empty((0, self._embedder.dim), dtype=np.float32)]
+        for start in range(0, len(records), EMBED_BATCH):
+            if stop.is_set():
+                raise JobStopped
+            texts = [r.text for r in records[start : start + EMBED_BATCH]]
+            batches.append(np.asarray(self._embedder.embed_documents(texts), dtype=np.float32))
+        if stop.is_set():
+            raise JobStopped
+        return records, np.concatenate(batches)
 
     async def _fail(self, job: IngestJob, code: str, message: str) -> None:
         try:

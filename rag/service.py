@@ -228,7 +228,7 @@ class RagService:
     async def delete_store(self, tenant: str, store_id: str) -> None:
         if not await self.catalog.delete_store(tenant=tenant, store_id=store_id):
             raise not_found("vector store", store_id)
-        await self.ingestion.wait_for_store(tenant, store_id)
+        await self.ingestion.stop_store(tenant, store_id)
         await asyncio.to_thread(self.index.delete_store, tenant=tenant, store_id=store_id)
 
     # Attachments -------------------------------------------------------------------------------------
@@ -318,8 +318,8 @@ class RagService:
         await self._remove_chunks(tenant, store_id, file_id)
 
     async def _remove_chunks(self, tenant: str, store_id: str, file_id: str) -> None:
-        # The row is gone, so a running job cannot complete; wait for it, then sweep what it wrote.
-        await self.ingestion.wait((tenant, store_id, file_id))
+        # The row is gone, so a running job cannot complete; stop it, then sweep whatever it wrote.
+        await self.ingestion.stop((tenant, store_id, file_id))
         await asyncio.to_thread(self.index.delete_file, tenant=tenant, store_id=store_id, file_id=file_id)
 
     # Search ------------------------------------------------------------------------------------------
