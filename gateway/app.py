@@ -42,6 +42,8 @@ from gateway.serving.health import TargetHealth
 from gateway.serving.messages import MessagesService
 from gateway.serving.routes import Router
 from gateway.storage.db import Database, start_embedded_postgres
+from gateway.ui import routes as ui_routes
+from gateway.ui.service import build_console
 
 log = logging.getLogger("gateway")
 
@@ -148,6 +150,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     state.validate_limits = validated_limits
     state.spend = state.limiter.spend
+    state.console = build_console(
+        app=app,
+        db=db,
+        master_key=master_key,
+        auth=state.auth,
+        keys=state.keys,
+        cost_reports=state.cost_reports,
+    )
     await state.auth.start()
     await state.policies.start()
     state.router.runtime()  # build the classifier and bound targets now, not on the first call
@@ -186,6 +196,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.request_ids = RequestIds()
     for module in (models, admin_keys, admin_teams, admin_policies, admin_costs, health):
         app.include_router(module.router)
+    app.include_router(ui_routes.router)
     _install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware, ids=app.state.request_ids)
     return app
