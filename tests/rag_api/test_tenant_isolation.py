@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
+import psycopg
 import pytest
 
+from rag.chunking import ChunkingOptions
 from tests.rag_api.conftest import KEY_A, KEY_B, RunningServer
 
 
@@ -107,3 +109,21 @@ def test_pagination_cursor_from_another_tenant_yields_nothing(
 ) -> None:
     page = server.client(KEY_B).files.list(after=tenant_a_objects["file"])
     assert page.data == [] and not page.has_more
+
+
+def test_the_database_refuses_a_cross_tenant_attachment(
+    server: RunningServer, tenant_a_objects: dict[str, str]
+) -> None:
+    # Below the service's checks: the tenant-carrying foreign keys themselves refuse the row.
+    b_store = _b_store(server)
+    for tenant in ("team-b", "team-a"):
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            server.call(
+                server.rag.catalog.attach(
+                    tenant=tenant,
+                    store_id=b_store,
+                    file_id=tenant_a_objects["file"],
+                    attributes={},
+                    chunking=ChunkingOptions().to_openai(),
+                )
+            )
