@@ -1,0 +1,78 @@
+"""Sessions end: idle (sliding) and absolute timeouts through a real gateway, and the Secure cookie."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Gateway, Simulator, gateway_env
+
+IDLE_S = 2.0
+ABSOLUTE_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def short_gateway(pg_url: str, sim: Simulator, workdir: Path) -> Iterator[Gateway]:
+    """A gateway whose console sessions idle out after 2 s, end after 5 s, and whose cookie is Secure."""
+    env = gateway_env(
+        database_url=pg_url,
+        master_key="sk-gw-admin-" + secrets.token_urlsafe(16),
+        sim=sim,
+        data_dir=workdir / "data-ui-short",
+        GATEWAY_UI_IDLE_TIMEOUT_S=str(IDLE_S),
+        GATEWAY_UI_ABSOLUTE_TIMEOUT_S=str(ABSOLUTE_S),
+        GATEWAY_UI_SECURE_COOKIE="always",
+    )
+    gw = Gateway(env, workdir)
+    yield gw
+    gw.stop()
+
+
+def sign_in(gateway: Gateway) -> str:
+    reply = httpx.post(
+        gateway.url + "/ui/api/session", json={"key": gateway.admin_key}, headers={"Origin": gateway.url}
+    )
+    assert reply.status_code == 201, reply.text
+    cookie = reply.headers["set-cookie"]
+    flags = [part.strip().lower() for part in cookie.split(";")]
+    # The __Host- prefix: browsers accept it only with Secure, Path=/ and no Domain.
+    assert cookie.startswith("__Host-gw_console=")
+    assert "secure" in flags and "httponly" in flags and "samesite=strict" in flags and "path=/" in flags
+    assert not any(f.startswith("domain=") for f in flags)
+    return cookie.split(";")[0]
+
+
+def whoami(gateway: Gateway, cookie: str) -> int:
+    return httpx.get(gateway.url + "/ui/api/session", headers={"Cookie": cookie}).status_code
+
+
+def test_session_idles_out(short_gateway: Gateway) -> None:
+    cookie = sign_in(short_gateway)
+    assert whoami(short_gateway, cookie) == 200
+    time.sleep(IDLE_S + 0.5)
+    assert whoami(short_gateway, cookie) == 401
+    assert whoami(short_gateway, cookie) == 401  # and stays ended
+
+
+def test_use_slides_the_idle_timeout_until_the_absolute_deadline(short_gateway: Gateway) -> None:
+    cookie = sign_in(short_gateway)
+    started = time.monotonic()
+    # A call every 0.8 s keeps it alive well past the 2 s idle timeout ...
+    while time.monotonic() - started < ABSOLUTE_S - 1.0:
+        assert whoami(short_gateway, cookie) == 200, time.monotonic() - started
+        time.sleep(0.8)
+    # ... but not past the 5 s absolute deadline.
+    while time.monotonic() - started < ABSOLUTE_S + 0.3:
+        time.sleep(0.3)
+        whoami(short_gateway, cookie)
+    assert whoami(short_gateway, cookie) == 401
+
+
+def test_plain_cookie_name_is_not_accepted_when_cookies_are_secure(short_gateway: Gateway) -> None:
+    value = sign_in(short_gateway).split("=", 1)[1]
+    assert whoami(short_gateway, f"gw_console={value}") == 401
