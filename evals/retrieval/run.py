@@ -13,7 +13,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,14 +24,14 @@ import numpy as np
 from evals.retrieval.beir import DEFAULT_SCIFACT, BeirSplit, load_beir, ndcg_at, recall_at
 from rag.embedding import EMBEDDING_BACKENDS, Embedder, build_embedder
 from rag.retrieval import Retriever
-from rag.stores import VectorIndex, build_index
+from rag.stores import SearchMode, VectorIndex, build_index
 from rag.types import ChunkRecord
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache"
 RESULTS_FILE = Path(__file__).resolve().parent / "RESULTS.md"
 TENANT = "eval"
 STORE = "vs_scifact"
-MODES = ("dense", "lexical", "hybrid")
+MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,9 @@ def cached_embeddings(
     return matrix
 
 
-def throughput(embedders: dict[str, Embedder], texts: Sequence[str], *, rounds: int = 2) -> dict[str, float]:
+def throughput(
+    embedders: Mapping[str, Embedder], texts: Sequence[str], *, rounds: int = 2
+) -> dict[str, float]:
     """Documents per second for each embedder on the same texts; rounds interleave, best round counts."""
     best: dict[str, float] = {}
     for embedder in embedders.values():
@@ -202,7 +204,9 @@ def evaluate_index(
     return results
 
 
-def latency(retriever: Retriever, queries: Sequence[str], *, mode: str = "hybrid") -> tuple[float, float]:
+def latency(
+    retriever: Retriever, queries: Sequence[str], *, mode: SearchMode = "hybrid"
+) -> tuple[float, float]:
     """p50 and p95 in ms of Retriever.search(k=10), query embedding included."""
     retriever.search(tenant=TENANT, store_ids=[STORE], query=queries[0], k=10, mode=mode)  # warm-up
     times = []
@@ -232,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     query_texts = list(split.queries.values())
     print(f"SciFact train: {len(split.doc_ids)} documents, {len(split.queries)} queries", flush=True)
 
-    embedders = {name: build_embedder(name, cache_dir=CACHE_DIR / "models") for name in EMBEDDING_BACKENDS}
+    embedders: dict[str, Embedder] = {
+        name: build_embedder(name, cache_dir=CACHE_DIR / "models") for name in EMBEDDING_BACKENDS
+    }
     corpus_vectors = cached_embeddings(
         "scifact-docs-onnx", split.doc_texts, embedders["onnx"].embed_documents, key
     )
@@ -252,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     sample = split.doc_texts[:: max(1, len(split.doc_texts) // args.throughput_docs)][: args.throughput_docs]
     rates = throughput(embedders, sample)
-    path_ndcg = {name: dense_ndcg(sub_vectors[name], query_vectors[name], sub) for name in EMBEDDING_BACKENDS}
+    path_ndcg: dict[str, float] = {
+        name: dense_ndcg(sub_vectors[name], query_vectors[name], sub) for name in EMBEDDING_BACKENDS
+    }
     for name in EMBEDDING_BACKENDS:
         print(f"  {name:10s} {rates[name]:6.1f} docs/s  dense nDCG@10 {path_ndcg[name]:.4f}", flush=True)
 
@@ -265,20 +273,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         for doc_id, text in zip(split.doc_ids, split.doc_texts, strict=True)
     ]
     with open_indexes(dim, args.backends) as indexes:
-        for name, index in indexes.items():
+        for backend, index in indexes.items():
             t0 = time.perf_counter()
             for start in range(0, len(chunks), 512):
                 index.upsert(chunks[start : start + 512], corpus_vectors[start : start + 512])
-            ingest_rates[name] = len(chunks) / (time.perf_counter() - t0)
-            local_qdrant = name.startswith("qdrant-") and name != "qdrant-server"
+            ingest_rates[backend] = len(chunks) / (time.perf_counter() - t0)
+            local_qdrant = backend.startswith("qdrant-") and backend != "qdrant-server"
             sparse_limit = args.local_qdrant_sparse_queries if local_qdrant else len(query_texts)
             qualities += evaluate_index(
-                name, index, split, query_vectors["onnx"], sparse_query_limit=sparse_limit
+                backend, index, split, query_vectors["onnx"], sparse_query_limit=sparse_limit
             )
             retriever = Retriever(embedder=embedders["onnx"], index=index)
             n_latency = min(args.latency_queries, 50) if local_qdrant else args.latency_queries
-            latencies[name] = latency(retriever, query_texts[:n_latency])
-            print(f"  {name}: hybrid latency p50 {latencies[name][0]:.1f} ms p95 {latencies[name][1]:.1f} ms")
+            latencies[backend] = latency(retriever, query_texts[:n_latency])
+            p50, p95 = latencies[backend]
+            print(f"  {backend}: hybrid latency p50 {p50:.1f} ms p95 {p95:.1f} ms", flush=True)
     elapsed = time.perf_counter() - started
     report = results_markdown(
         machine,
@@ -300,8 +309,8 @@ def results_markdown(
     machine: str,
     split: BeirSplit,
     qualities: Sequence[Quality],
-    rates: dict[str, float],
-    path_ndcg: dict[str, float],
+    rates: Mapping[str, float],
+    path_ndcg: Mapping[str, float],
     latencies: dict[str, tuple[float, float]],
     ingest_rates: dict[str, float],
     elapsed: float,

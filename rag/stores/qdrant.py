@@ -16,7 +16,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from rag.stores.base import DimensionMismatchError, InvalidSearchError, SearchMode
-from rag.stores.filters import Comparison, Compound, Filter, is_number, parse_filters
+from rag.stores.filters import Comparison, Compound, Filter, parse_filters
 from rag.stores.fusion import (
     Scored,
     candidate_count,
@@ -237,7 +237,7 @@ def _scope(tenant: str, store_ids: Sequence[str], *, file_id: str | None = None)
 
 def _to_qdrant(node: Filter) -> models.Filter:
     if isinstance(node, Compound):
-        parts = [_to_qdrant(child) for child in node.filters]
+        parts: list[models.Condition] = [_to_qdrant(child) for child in node.filters]
         return models.Filter(must=parts) if node.op == "and" else models.Filter(should=parts)
     return _comparison(node)
 
@@ -246,7 +246,7 @@ def _comparison(node: Comparison) -> models.Filter:
     key = f"attributes.{node.key}"
     if node.op in ("in", "nin"):
         values = node.value if isinstance(node.value, tuple) else (node.value,)
-        equals = [_equals(key, value) for value in values]
+        equals: list[models.Condition] = [_equals(key, value) for value in values]
         return models.Filter(should=equals) if node.op == "in" else models.Filter(must_not=equals)
     assert not isinstance(node.value, tuple)
     if node.op == "eq":
@@ -258,10 +258,10 @@ def _comparison(node: Comparison) -> models.Filter:
 
 
 def _equals(key: str, value: str | int | float | bool) -> models.FieldCondition:
-    if is_number(value):
-        # Numbers match numerically (1 == 1.0), as PostgreSQL's jsonb does.
-        return models.FieldCondition(key=key, range=models.Range(gte=float(value), lte=float(value)))
-    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+    if isinstance(value, str | bool):
+        return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+    # Numbers match numerically (1 == 1.0), as PostgreSQL's jsonb does.
+    return models.FieldCondition(key=key, range=models.Range(gte=float(value), lte=float(value)))
 
 
 def _chunk(payload: Mapping[str, Any]) -> ChunkRecord:
