@@ -126,7 +126,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     recorder = CallRecorder(ledger=state.ledger, metrics=state.metrics, admissions=admissions)
     state.recorder = recorder
-    health = TargetHealth(metrics=state.metrics)
+    health = TargetHealth(
+        metrics=state.metrics, failure_threshold=settings.breaker_failures, open_s=settings.breaker_open_s
+    )
     state.drift = DriftMonitor()
     state.router = Router(
         active_policy=state.policies.active,

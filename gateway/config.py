@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     default_reserved_output_tokens: int = Field(
         4096, validation_alias=_env("GATEWAY_DEFAULT_RESERVED_OUTPUT")
     )
+    # Circuit breaker per target: open after this many consecutive failures, for this long.
+    breaker_failures: int = Field(5, validation_alias=_env("GATEWAY_BREAKER_FAILURES"))
+    breaker_open_s: float = Field(15.0, validation_alias=_env("GATEWAY_BREAKER_OPEN_S"))
     shutdown_grace_s: float = Field(30.0, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE_S"))
     log_level: str = Field("info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 

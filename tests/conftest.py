@@ -42,11 +42,14 @@ def sim(workdir: Path) -> Iterator[Simulator]:
 
 @pytest.fixture(scope="session")
 def gateway(pg_url: str, sim: Simulator, workdir: Path) -> Iterator[Gateway]:
+    # Many tests inject upstream faults through this one process; its circuit breakers must not open and
+    # turn later tests' calls into fast 503s (the breaker has a gateway of its own in test_routing.py).
     env = gateway_env(
         database_url=pg_url,
         master_key="sk-gw-admin-" + secrets.token_urlsafe(16),
         sim=sim,
         data_dir=workdir / "data",
+        GATEWAY_BREAKER_FAILURES="1000000",
     )
     gw = Gateway(env, workdir)
     yield gw

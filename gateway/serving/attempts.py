@@ -108,10 +108,11 @@ class Attempts:
 
     def _failed(self, ctx: CallContext, target: Target, exc: UpstreamError) -> GatewayError:
         error = upstream_to_gateway_error(exc, target)
-        if exc.kind != "http_4xx":
-            self._health.failure(target.name)
-        else:
+        if exc.kind in {"http_4xx", "rate_limited"}:
+            # The upstream is up: it refused this request or asks us to slow down. Not a broken target.
             self._health.release(target.name)
+        else:
+            self._health.failure(target.name)
         self._metrics.attempts.labels(target.name, exc.kind).inc()
         self._recorder.record(ctx, status=error.status, usage=None, error_code=exc.kind)
         ctx.attempt += 1

@@ -4,12 +4,14 @@ and that sensitive data never reaches an external provider, whatever the caller 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import Gateway, Simulator
+from tests.support import Gateway, Simulator, gateway_env
 
 SENSITIVE_PROMPTS = [
     "My card number is 4111 1111 1111 1111, can you check why it was declined?",
@@ -128,24 +130,46 @@ def test_stream_falls_back_before_the_first_chunk_only(
     assert body.rstrip().endswith("[DONE]")
 
 
-def test_circuit_opens_after_repeated_failures_and_skips_the_dead_target(
-    gateway: Gateway, clean_sim: Simulator
+@pytest.fixture(scope="module")
+def breaker_gateway(pg_url: str, sim: Simulator, gateway: Gateway, workdir: Path) -> Iterator[Gateway]:
+    """A gateway of its own: an open circuit must not leak into other tests' calls."""
+    env = gateway_env(
+        database_url=pg_url,
+        master_key=gateway.admin_key,
+        sim=sim,
+        data_dir=workdir / "breaker",
+        GATEWAY_BREAKER_FAILURES="4",
+        GATEWAY_BREAKER_OPEN_S="2",
+    )
+    gw = Gateway(env, workdir)
+    yield gw
+    gw.stop()
+
+
+def test_circuit_opens_after_repeated_failures_then_probes_and_closes(
+    breaker_gateway: Gateway, clean_sim: Simulator
 ) -> None:
-    key = gateway.create_key(name="breaker")["key"]
+    gw = breaker_gateway
+    key = gw.create_key(name="breaker")["key"]
+    deadline = time.monotonic() + 3
+    while chat(gw, key, "warm", model="llama-3.1-8b").status_code == 401:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     clean_sim.faults({"kind": "500", "provider": "openai", "times": 1000})
-    try:
-        for _ in range(3):  # 1 + 1 retry per call: the circuit opens after 5 consecutive failures
-            assert chat(gateway, key, "hi", model="gpt-4o").status_code == 502
-        calls_before = providers_called(clean_sim).count("openai")
-        started = time.monotonic()
-        r = chat(gateway, key, "hi", model="gpt-4o")
-        assert r.status_code == 503 and r.json()["error"]["code"] == "upstream_unavailable"
-        assert time.monotonic() - started < 0.5  # one fast failure
-        assert providers_called(clean_sim).count("openai") == calls_before
-        metrics = httpx.get(gateway.url + "/metrics").text
-        assert 'gateway_circuit_state{target="gpt-4o"} 2.0' in metrics
-    finally:
-        clean_sim.clear()
+    for _ in range(2):  # 1 + 1 retry per call: the circuit opens after 4 consecutive failures
+        assert chat(gw, key, "hi", model="gpt-4o").status_code == 502
+    calls_before = providers_called(clean_sim).count("openai")
+    started = time.monotonic()
+    r = chat(gw, key, "hi", model="gpt-4o")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "upstream_unavailable"
+    assert time.monotonic() - started < 0.5  # one fast failure
+    assert providers_called(clean_sim).count("openai") == calls_before
+    assert 'gateway_circuit_state{target="gpt-4o"} 2.0' in httpx.get(gw.url + "/metrics").text
+    # After the open period one probe goes through; the upstream has recovered, so the circuit closes.
+    clean_sim.clear()
+    time.sleep(2.1)
+    assert chat(gw, key, "hi", model="gpt-4o").status_code == 200
+    assert 'gateway_circuit_state{target="gpt-4o"} 0.0' in httpx.get(gw.url + "/metrics").text
 
 
 def test_explain_and_models_list_aliases(gateway: Gateway, user_key: dict[str, Any]) -> None:
