@@ -14,6 +14,7 @@ HEADER = (
 
 def write_section(title: str, body: str, *, path: Path = RESULTS) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = re.sub(r"(?m)^## ", "### ", body)  # a section's own headings sit one level below its title
     section = f"## {title}\n\n_Run {stamp}._\n\n{body.strip()}\n"
     text = path.read_text() if path.exists() else HEADER
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)

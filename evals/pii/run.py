@@ -1,6 +1,6 @@
 """Sensitivity eval on ../shared/data/pii: prompt-level recall on prompts holding a direct identifier,
 share of the others flagged, recall per entity type, and classifier latency. One command:
-`python -m evals.pii.run` from the repo root; prints markdown and writes evals/pii/RESULTS.md."""
+`python -m evals.pii.run` from the repo root; prints markdown and writes its section of evals/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 from evals.pii.latency import render as render_latency
 from evals.pii.machine import machine_header
+from evals.results import write_section
 from gateway.classify.sensitivity import SensitivityDetector
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "pii" / "presidio_generated_small.json"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 # Entity types that identify a person directly; LOCATION, ORGANIZATION, DATE_TIME, TITLE, DOMAIN_NAME do not.
 DIRECT = {
     "PERSON": {"person"},
@@ -114,8 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         text += "\n" + render_latency()
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text, encoding="utf-8")
+        write_section("Sensitivity detection (python -m evals.pii.run)", _without_heading(text))
     return 0
+
+
+def _without_heading(text: str) -> str:
+    """The rendered report less its own first heading (RESULTS.md's section title replaces it)."""
+    lines = text.splitlines()
+    return "\n".join(lines[1:] if lines and lines[0].startswith("## ") else lines)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Router quality of the complexity score on RouteLLM's MMLU labels (../shared/data/routing): PGR at a
 few shares of strong-model calls, APGR, CPT(50%), CPT(80%), beside a random router and prompt length.
 
-`python -m evals.routing.run` from the repo root; prints markdown and writes evals/routing/RESULTS.md.
+`python -m evals.routing.run` from the repo root; prints markdown and writes its section of evals/RESULTS.md.
 Cross-validated numbers come from models trained without the subjects they are scored on.
 """
 
@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from evals.pii.machine import machine_header
+from evals.results import write_section
 from evals.routing.data import DATA_DIR, RoutingExample, load_examples
 from evals.routing.metrics import RouterQuality, quality, random_router_quality
 from evals.routing.train import feature_matrix, fit
 from gateway.classify.complexity import FEATURE_NAMES, load_complexity_model
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 FOLDS = 5
 SHARES = (0.1, 0.2, 0.3, 0.5, 0.8)
 
@@ -131,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     text = render(load_examples())
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text, encoding="utf-8")
+        write_section("Router quality (python -m evals.routing.run)", _without_heading(text))
     return 0
+
+
+def _without_heading(text: str) -> str:
+    """The rendered report less its own first heading (RESULTS.md's section title replaces it)."""
+    lines = text.splitlines()
+    return "\n".join(lines[1:] if lines and lines[0].startswith("## ") else lines)
 
 
 if __name__ == "__main__":
