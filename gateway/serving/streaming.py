@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any, Protocol
 
 import orjson
@@ -33,10 +34,15 @@ def sse(data: dict[str, Any]) -> bytes:
 class OpenAIEncoder:
     """OpenAI chunks as they come, hiding the usage chunk from clients that did not ask for it."""
 
-    def __init__(self, *, include_usage: bool) -> None:
+    def __init__(self, *, include_usage: bool, citations: list[Any] | None = None) -> None:
         self._include_usage = include_usage
+        self._citations = citations or None
 
     def item(self, chunk: dict[str, Any]) -> bytes:
+        if self._citations is not None and chunk.get("choices"):
+            # RAG answers carry their sources on the first chunk (a gateway extension, ignored by SDKs).
+            chunk["citations"] = [asdict(c) for c in self._citations]
+            self._citations = None
         if not self._include_usage:
             if not chunk.get("choices") and chunk.get("usage"):
                 return b""
