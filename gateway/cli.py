@@ -171,6 +171,18 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from gateway.cli_costs import local_master_key
+    from gateway.cli_ingest import ingest_paths
+
+    key = args.key or local_master_key()
+    if not key:
+        print("a key is needed: --key or GATEWAY_API_KEY", file=sys.stderr)
+        return 2
+    summary = ingest_paths(args.paths, base_url=args.url, api_key=key, vector_store=args.store)
+    return 0 if summary.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="Multi-provider LLM gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke")
     revoke.add_argument("key_id")
     keys.set_defaults(func=cmd_keys)
+
+    ingest = sub.add_parser("ingest", help="upload files and folders into a vector store, with progress")
+    ingest.add_argument("paths", nargs="+", help="files or folders (walked recursively)")
+    ingest.add_argument("--store", help="vector store id (vs_…) or name (created if missing)")
+    ingest.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080"))
+    ingest.add_argument("--key", default=os.environ.get("GATEWAY_API_KEY"), help="a key with the files scope")
+    ingest.set_defaults(func=cmd_ingest)
 
     from gateway.cli_costs import add_costs_parser
 

@@ -151,3 +151,38 @@ def test_vector_store_ids_need_the_files_scope(gateway: Gateway) -> None:
             messages=[{"role": "user", "content": "hotel?"}],
             extra_body={"vector_store_ids": ["vs_anything"]},
         )
+
+
+def test_cli_ingest_a_folder(gateway: Gateway, rag_key: dict[str, Any], tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "travel.md").write_bytes(DOC)
+    (tmp_path / "docs" / "notes.txt").write_text("The cafeteria opens at eight.\n")
+    (tmp_path / "docs" / "empty.txt").write_text("")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "ingest",
+            str(tmp_path / "docs"),
+            "--store",
+            "cli-docs",
+            "--url",
+            gateway.url,
+            "--key",
+            rag_key["key"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
+    assert out.returncode == 1, out.stdout + out.stderr  # the empty file is refused, the others indexed
+    c = client(gateway, rag_key)
+    store = next(s for s in c.vector_stores.list() if s.name == "cli-docs")
+    assert store.file_counts.completed == 2
+    assert "empty.txt" in out.stdout + out.stderr
