@@ -14,9 +14,9 @@ class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_UI_", env_file=".env", extra="ignore")
 
     # A session ends after this long without a console call (sliding) ...
-    idle_timeout_s: float = Field(1800.0, gt=0)
+    idle_timeout_s: float = Field(default=1800.0, gt=0)
     # ... and this long after sign-in whatever happens (absolute).
-    absolute_timeout_s: float = Field(8 * 3600.0, gt=0)
+    absolute_timeout_s: float = Field(default=8 * 3600.0, gt=0)
     # "auto": Secure when the request arrived over https (scheme or a trusted X-Forwarded-Proto).
     secure_cookie: Literal["auto", "always", "never"] = "auto"
     # Honour X-Forwarded-Proto/-Host from a TLS-terminating proxy when deciding Secure and the own origin.

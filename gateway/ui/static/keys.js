@@ -50,17 +50,21 @@ function limitsSummary(limits) {
   return parts.length ? parts.join(", ") : "none";
 }
 
-function spendCell(spend) {
-  if (!spend) return el("td", { class: "muted" }, "…");
-  const budgeted = spend.filter((s) => s.budget_usd !== null);
-  if (!budgeted.length) return el("td", {}, spend.length ? spend.map((s) => `${usd(s.spent_usd)}/${s.period}`).join(", ") : "—");
+/** Spend per budget period against the key's budgets (a period with no spend yet has spent $0). */
+function spendCell(limits, spend) {
+  const spentBy = new Map(spend.map((s) => [s.period, s]));
+  const budgets = limits.budgets || [];
+  if (!budgets.length) {
+    return el("td", {}, spend.length ? spend.map((s) => `${usd(s.spent_usd)}/${s.period}`).join(", ") : "no budget");
+  }
   return el(
     "td",
     {},
-    budgeted.map((s) => {
-      const share = Number(s.budget_usd) > 0 ? Math.min(1, Number(s.spent_usd) / Number(s.budget_usd)) : 1;
+    budgets.map((b) => {
+      const spent = Number((spentBy.get(b.period) || {}).spent_usd || 0);
+      const share = Number(b.usd) > 0 ? Math.min(1, spent / Number(b.usd)) : 1;
       const meter = el("meter", { min: 0, max: 1, low: 0.7, high: 0.9, optimum: 0, value: share });
-      return el("div", { class: "spend" }, meter, ` ${usd(s.spent_usd)} of ${usd(s.budget_usd)} / ${s.period}`);
+      return el("div", { class: "spend" }, meter, ` ${usd(spent)} of ${usd(b.usd)} / ${b.period}`);
     }),
   );
 }
@@ -159,7 +163,7 @@ export function mount(container) {
         el("button", { type: "button", class: "danger revoke", onclick: () => revoke(r) }, "Revoke"),
       );
       admin("GET", "/keys/" + encodeURIComponent(r.id)).then((detail) => {
-        if (detail.ok) spend.replaceWith(spendCell(detail.data.spend));
+        if (detail.ok) spend.replaceWith(spendCell(detail.data.limits || {}, detail.data.spend || []));
       });
       return row;
     });

@@ -4,6 +4,8 @@
 import { admin } from "./api.js";
 import { el, replace, clear, table, notice, errorText } from "./dom.js";
 
+const LINE_HEIGHT_PX = 18; // as in app.css (.editor)
+
 function lineCount(text) {
   return text.split("\n").length;
 }
@@ -50,6 +52,7 @@ function lineEditor() {
     },
     set text(value) {
       area.value = value;
+      area.scrollTop = 0;
       marks = new Map();
       render();
     },
@@ -67,8 +70,10 @@ function lineEditor() {
       const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
       area.focus();
       area.setSelectionRange(start, start + (lines[line - 1] || "").length);
-      const lineHeight = area.scrollHeight / Math.max(1, lines.length);
-      area.scrollTop = Math.max(0, (line - 5) * lineHeight);
+      this.reveal(line);
+    },
+    reveal(line) {
+      area.scrollTop = Math.max(0, (line - 5) * LINE_HEIGHT_PX);
       sync();
     },
   };
@@ -158,6 +163,11 @@ export function mount(container) {
   let etag = null;
   let activeVersion = null;
 
+  function revealFirst(errors) {
+    const first = errors.find((e) => e.line); // the API lists the most telling error first
+    if (first) editor.reveal(first.line);
+  }
+
   function name() {
     return nameSelect.value || "default";
   }
@@ -217,6 +227,7 @@ export function mount(container) {
     const problems = [...reply.data.errors, ...reply.data.warnings];
     editor.mark(problems);
     replace(problemsBox, problemList(editor, problems));
+    revealFirst(reply.data.errors);
     if (reply.data.valid) note.show(`valid${reply.data.warnings.length ? " (with warnings)" : ""}`, "ok");
     else note.show(`${reply.data.errors.length} error(s): not valid`, "error");
   }
@@ -227,6 +238,7 @@ export function mount(container) {
       const problems = [...reply.data.errors, ...reply.data.warnings];
       editor.mark(problems);
       replace(problemsBox, problemList(editor, problems));
+      revealFirst(reply.data.errors);
       return note.show(errorText(reply), "error");
     }
     if (reply.status === 412) {
