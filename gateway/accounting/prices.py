@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -46,6 +49,61 @@ def price_map_path() -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / _MAP_FILE
     return path if path.is_file() else None
+
+
+class GpuHourPrice:
+    """Self-hosted cost: GPU-hours converted to a price per token at the target's observed throughput.
+
+    The throughput is this process's view: tokens served over the last `window_s` (or since the first call,
+    if more recent), falling back to `assumed_tokens_per_second` before any traffic.
+    """
+
+    cached_input = None
+
+    def __init__(
+        self,
+        *,
+        usd_per_hour: float,
+        assumed_tokens_per_second: float,
+        window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._usd_per_second = Decimal(str(usd_per_hour)) / 3600
+        self._assumed = assumed_tokens_per_second
+        self._window = window_s
+        self._clock = clock
+        self._served: deque[tuple[float, int]] = deque()
+        self._total = 0
+        self._first: float | None = None
+
+    def observe(self, tokens: int) -> None:
+        now = self._clock()
+        if self._first is None:
+            self._first = now
+        self._served.append((now, tokens))
+        self._total += tokens
+        while self._served and self._served[0][0] < now - self._window:
+            self._total -= self._served.popleft()[1]
+
+    def tokens_per_second(self) -> float:
+        if self._first is None or self._total <= 0:
+            return self._assumed
+        elapsed = max(1.0, min(self._window, self._clock() - self._first))
+        return self._total / elapsed
+
+    def per_token(self) -> Decimal:
+        return (self._usd_per_second / Decimal(str(self.tokens_per_second()))).quantize(Decimal("1e-15"))
+
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> Decimal:
+        return (prompt_tokens + completion_tokens) * self.per_token()
+
+    @property
+    def input(self) -> Decimal:  # the same interface as Price, for reports and reservations
+        return self.per_token()
+
+    @property
+    def output(self) -> Decimal:
+        return self.per_token()
 
 
 @lru_cache(maxsize=1)

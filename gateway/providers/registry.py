@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from gateway.accounting.prices import Price, litellm_price
+from gateway.accounting.prices import GpuHourPrice, Price, litellm_price
 from gateway.config import Settings
 from gateway.providers.anthropic import ANTHROPIC_VERSION, AnthropicProvider
 from gateway.providers.base import Provider
@@ -21,7 +21,7 @@ class Target:
     name: str
     provider: Provider
     upstream_model: str
-    price: Price
+    price: Price | GpuHourPrice
     internal: bool
     context_window: int = 128_000
     capabilities: frozenset[str] = field(default_factory=frozenset)

@@ -33,7 +33,8 @@ def _check_targets(policy: Policy) -> Iterator[Finding]:
         if target.internal and target.price is None:
             yield (
                 ("targets", name, "price"),
-                "an internal target needs an explicit price (input_per_million, output_per_million): "
+                "an internal target needs an explicit price (input_per_million and output_per_million, or "
+                "gpu_hours): "
                 "litellm's list prices are for hosted APIs, not our own GPUs",
                 "error",
             )

@@ -31,11 +31,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Price(_Strict):
-    """USD per million tokens."""
+class GpuHours(_Strict):
+    """A self-hosted target priced by the GPU-hour, turned into a price per token at the throughput the
+    gateway observes on it (its tokens per second over the last minutes; `assumed_tokens_per_second` until
+    it has seen traffic). An idle GPU makes each token dearer: that is what it costs."""
 
-    input_per_million: float = Field(ge=0)
-    output_per_million: float = Field(ge=0)
+    usd_per_gpu_hour: float = Field(gt=0, le=10_000)
+    gpus: int = Field(default=1, ge=1, le=1024)
+    assumed_tokens_per_second: float = Field(gt=0, le=1_000_000)
+
+    def usd_per_million_at(self, tokens_per_second: float) -> float:
+        return self.usd_per_gpu_hour * self.gpus / 3600 / tokens_per_second * 1_000_000
+
+
+class Price(_Strict):
+    """USD per million tokens (input and output), or GPU-hours (`gpu_hours`)."""
+
+    input_per_million: float | None = Field(default=None, ge=0)
+    output_per_million: float | None = Field(default=None, ge=0)
+    gpu_hours: GpuHours | None = None
+
+    @model_validator(mode="after")
+    def _one_model(self) -> Price:
+        per_token = self.input_per_million is not None and self.output_per_million is not None
+        partial = (self.input_per_million is None) != (self.output_per_million is None)
+        if partial or per_token == (self.gpu_hours is not None):
+            raise ValueError("give either input_per_million and output_per_million, or gpu_hours")
+        return self
 
 
 class Target(_Strict):
@@ -51,6 +73,11 @@ class Target(_Strict):
     def effective_price(self) -> ModelPrice | None:
         """The policy's price if set, else litellm's bundled list price for the upstream model."""
         if self.price is not None:
+            if self.price.gpu_hours is not None:  # for comparing targets: at the assumed throughput
+                g = self.price.gpu_hours
+                equivalent = g.usd_per_million_at(g.assumed_tokens_per_second)
+                return ModelPrice(equivalent, equivalent)
+            assert self.price.input_per_million is not None and self.price.output_per_million is not None
             return ModelPrice(self.price.input_per_million, self.price.output_per_million)
         return default_price(self.model, self.provider)
 

@@ -104,6 +104,9 @@ class CallRecorder:
         now = time.perf_counter()
         usage = usage or Usage()
         target = ctx.target
+        observe = getattr(target.price, "observe", None)
+        if observe is not None:  # GPU-hour pricing learns the target's throughput from every call
+            observe(usage.prompt_tokens + usage.completion_tokens)
         cost = target.price.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
         latency_s = now - ctx.started
         ttft_s = (ttft_at - ctx.started) if ttft_at is not None else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gateway.accounting.prices import Price, litellm_price
+from gateway.accounting.prices import GpuHourPrice, Price, litellm_price
 from gateway.auth.principal import Principal
 from gateway.classify import Classification, Classifier, default_classifier
 from gateway.classify import ConfidentialMarker as ClassifierMarker
@@ -46,9 +46,15 @@ class PolicyRuntime:
     classifier: Classifier
 
 
-def price_of(policy_target: Any) -> Price:
+def price_of(policy_target: Any) -> Price | GpuHourPrice:
     if policy_target.price is not None:
         p = policy_target.price
+        if p.gpu_hours is not None:
+            g = p.gpu_hours
+            return GpuHourPrice(
+                usd_per_hour=g.usd_per_gpu_hour * g.gpus,
+                assumed_tokens_per_second=g.assumed_tokens_per_second,
+            )
         return Price.per_million(p.input_per_million, p.output_per_million)
     return litellm_price(policy_target.model, policy_target.provider) or ZERO
 
