@@ -158,7 +158,7 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     page.wait_for_selector("#policy-status.error")
     assert active_version(gateway) == before
 
-    fixed = "# edited in the console\n" + original
+    fixed = "# edited in the console <script>alert(1)</script>\n" + original
     page.fill("#policy-text", fixed)
     page.click("#policy-validate")
     page.wait_for_selector("#policy-status.ok")
@@ -173,7 +173,8 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     page.select_option("#diff-to", str(before + 1))
     page.click("#diff-show")
     diff = page.wait_for_selector("#policy-diff")
-    assert "+# edited in the console" in diff.text_content()
+    assert "+# edited in the console <script>alert(1)</script>" in diff.text_content()
+    assert page.query_selector_all("#policy-diff script") == []
     shot(page, "5-policy-diff")
 
     page.select_option("#rollback-version", str(before))
@@ -192,6 +193,15 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     assert rules, "the trace lists the rules considered"
     assert any(r.query_selector("td.yes") for r in rules)
     shot(page, "6-policy-try-it")
+    # What a caller sends comes back in the trace (the model name): it stays text.
+    page.fill("#explain-model", HOSTILE)
+    page.fill("#explain-prompt", f"{HOSTILE} mail bob@example.com")
+    page.click("#explain-run")
+    refusal = page.wait_for_selector("#explain-trace .notice.error")
+    assert f"The model '{HOSTILE}' is not offered here" in refusal.text_content()
+    assert f"requested model{HOSTILE}" in page.text_content("#explain-trace dl")
+    assert "email" in page.text_content("#explain-trace dl")
+    assert page.query_selector_all("#explain-trace img") == []
 
     # --- Real calls through the gateway, then the cost chart ------------------------------------------
     for prompt in ("Hello!", "What is the capital of France?", "Summarise: the cat sat on the mat."):
@@ -222,6 +232,12 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     assert csv.ok and csv.headers["content-type"].startswith("text/csv")
     assert "team-browser,3," in csv.text()
     shot(page, "7-costs-after-calls")
+    # By key: ids shown with their (hostile) names, as text.
+    page.select_option("#cost-group", "key")
+    label = f"{HOSTILE} ({key_id})"
+    page.wait_for_selector(f"#cost-rows td:text-is('{label}')")
+    assert label in page.text_content("#cost-chart .legend")
+    assert page.query_selector_all("#cost-chart img, #cost-rows img") == []
 
     # --- Keys again: the spend shows against the budget; change the limits; revoke -------------------
     page.goto(gateway.url + "/ui#keys")

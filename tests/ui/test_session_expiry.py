@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.support import Gateway, Simulator, gateway_env
-
-IDLE_S = 2.0
-ABSOLUTE_S = 5.0
-
-
-@pytest.fixture(scope="module")
-def short_gateway(pg_url: str, sim: Simulator, workdir: Path) -> Iterator[Gateway]:
-    """A gateway whose console sessions idle out after 2 s, end after 5 s, and whose cookie is Secure."""
-    env = gateway_env(
-        database_url=pg_url,
-        master_key="sk-gw-admin-" + secrets.token_urlsafe(16),
-        sim=sim,
-        data_dir=workdir / "data-ui-short",
-        GATEWAY_UI_IDLE_TIMEOUT_S=str(IDLE_S),
-        GATEWAY_UI_ABSOLUTE_TIMEOUT_S=str(ABSOLUTE_S),
-        GATEWAY_UI_SECURE_COOKIE="always",
-    )
-    gw = Gateway(env, workdir)
-    yield gw
-    gw.stop()
+from tests.support import Gateway
+from tests.ui.conftest import ABSOLUTE_S, IDLE_S
 
 
 def sign_in(gateway: Gateway) -> str:
@@ -76,3 +53,20 @@ def test_use_slides_the_idle_timeout_until_the_absolute_deadline(short_gateway: 
 def test_plain_cookie_name_is_not_accepted_when_cookies_are_secure(short_gateway: Gateway) -> None:
     value = sign_in(short_gateway).split("=", 1)[1]
     assert whoami(short_gateway, f"gw_console={value}") == 401
+
+
+def test_a_session_works_on_every_replica(gateway: Gateway, short_gateway: Gateway) -> None:
+    """Two gateway processes on one database: signed in on one, served and signed out by the other."""
+    reply = httpx.post(
+        gateway.url + "/ui/api/session", json={"key": gateway.admin_key}, headers={"Origin": gateway.url}
+    )
+    assert reply.status_code == 201
+    session_id, csrf = reply.cookies["gw_console"], reply.json()["csrf_token"]
+    on_other = f"__Host-gw_console={session_id}"  # the other replica sends Secure cookies
+    assert whoami(short_gateway, on_other) == 200
+    out = httpx.delete(
+        short_gateway.url + "/ui/api/session",
+        headers={"Cookie": on_other, "X-CSRF-Token": csrf, "Origin": short_gateway.url},
+    )
+    assert out.status_code == 200
+    assert whoami(gateway, f"gw_console={session_id}") == 401

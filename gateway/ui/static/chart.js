@@ -23,7 +23,7 @@ function bucketLabel(iso, bucketSeconds) {
 }
 
 /** The chart for a /ui/api/costs/series reply: an <svg> plus its legend. */
-export function stackedBars(series) {
+export function stackedBars(series, label = (name) => name) {
   const width = 640;
   const height = 260;
   const pad = { left: 80, right: 8, top: 10, bottom: 40 };
@@ -60,7 +60,7 @@ export function stackedBars(series) {
         svg(
           "rect",
           { x, y, width: barW, height: Math.max(h, 0.5), fill: COLOURS[s % COLOURS.length], class: "bar" },
-          svg("title", {}, `${name}: ${usd(value)} (${bucket.start} – ${bucket.end})`),
+          svg("title", {}, `${label(name)}: ${usd(value)} (${bucket.start} – ${bucket.end})`),
         ),
       );
     });
@@ -75,7 +75,7 @@ export function stackedBars(series) {
     "ul",
     { class: "legend" },
     series.series.map((name, s) =>
-      el("li", {}, el("span", { class: "swatch", dataset: { colour: String(s % COLOURS.length) } }), name),
+      el("li", {}, el("span", { class: "swatch", dataset: { colour: String(s % COLOURS.length) } }), label(name)),
     ),
   );
   return el("figure", { class: "chart-figure" }, chart, legend);

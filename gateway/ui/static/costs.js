@@ -52,20 +52,27 @@ export function mount(container) {
     ]);
     if (!series.ok) return note.show(errorText(series), "error");
     note.clear();
-    renderSeries(series.data);
+    renderSeries(series.data, params.group_by === "key" ? await keyLabels() : (name) => name);
     renderSavings(savings);
   }
 
-  function renderSeries(data) {
+  /** Key ids shown with their names ("name (key_…)"), revoked keys included. */
+  async function keyLabels() {
+    const reply = await admin("GET", "/keys?include_revoked=true");
+    const names = new Map(reply.ok ? reply.data.data.map((k) => [k.id, k.name]) : []);
+    return (id) => (names.has(id) ? `${names.get(id)} (${id})` : id);
+  }
+
+  function renderSeries(data, label) {
     const t = data.table;
-    replace(chartBox, data.table.rows.length ? stackedBars(data) : el("p", { class: "empty" }, "No spend in this range."));
+    replace(chartBox, data.table.rows.length ? stackedBars(data, label) : el("p", { class: "empty" }, "No spend in this range."));
     replace(
       tableBox,
       table(
         [data.group_by, "requests", "errors", "prompt tok.", "output tok.", "cost"],
         [
           ...t.rows.map((r) => [
-            r.group === null ? "(none)" : r.group,
+            r.group === null ? "(none)" : label(r.group),
             numberCell(r.requests),
             numberCell(r.errors),
             numberCell(r.prompt_tokens),

@@ -120,10 +120,13 @@ function traceView(r) {
   const c = r.classification || {};
   const facts = [
     ["policy", r.policy ? `${r.policy.name} v${r.policy.version}` : "—"],
+    ["requested model", r.requested_model || "—"],
     ["task", c.task || "—"],
     ["domain", c.domain || "—"],
     ["complexity", c.complexity ? `${c.complexity.tier} (${c.complexity.score})` : "—"],
     ["sensitivity", c.sensitivity ? c.sensitivity.level : "—"],
+    ["findings", c.sensitivity && c.sensitivity.findings.length
+      ? c.sensitivity.findings.map((f) => `${f.kind} ×${f.count}`).join(", ") : "none"],
     ["prompt tokens", c.needs ? String(c.needs.prompt_tokens) : "—"],
   ];
   return el(
