@@ -108,15 +108,16 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     page.fill("#key-team", "team-browser")
     page.fill("#key-owner", HOSTILE)
     page.fill("#new-rpm", "120")
-    page.fill("#new-budget", "5")
-    page.select_option("#new-period", "month")
+    page.fill("#new-budget-month", "5")
+    page.fill("#new-budget-day", "1.5")
     page.click("#key-create-submit")
     secret = page.wait_for_selector("#key-secret").text_content()
     assert secret is not None and secret.startswith("sk-")
     page.click("#key-copy")
     page.wait_for_selector("#key-copy:not(:text-is('Copy'))")  # "Copied", or "Selected" without a clipboard
     row = page.wait_for_selector("#keys-table tr:has(td.key-name:text-is('browser-user'))")
-    assert "120 rpm" in row.text_content() and "$5/month" in row.text_content()
+    assert "120 rpm" in row.text_content() and "$1.5/day" in row.text_content()
+    assert "$5/month" in row.text_content()
     page.wait_for_selector("#keys-table tr:has(td.key-name:text-is('browser-user')) meter")
     shot(page, "2-keys-created")
 
@@ -242,14 +243,18 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     # --- Keys again: the spend shows against the budget; change the limits; revoke -------------------
     page.goto(gateway.url + "/ui#keys")
     row_selector = f"#keys-table tr[data-key-id='{key_id}']"
-    spend = page.wait_for_selector(f"{row_selector} .spend")
-    assert "of $5.00 / month" in spend.text_content() and not spend.text_content().startswith(" $0 of")
+    page.wait_for_selector(f"{row_selector} .spend")
+    spends = [e.text_content() for e in page.query_selector_all(f"{row_selector} .spend")]
+    assert len(spends) == 2 and any(t.endswith("of $5.00 / month") for t in spends)
+    assert all(not t.startswith(" $0 of") for t in spends), spends  # the calls were charged
     page.click(f"{row_selector} button.edit")
     page.fill(f"#edit-{key_id}-rpm", "60")
     page.click("tr.edit-row button.primary")
     page.wait_for_selector(f"{row_selector}:has-text('60 rpm')")
     with gateway.admin() as admin:
-        assert admin.get(f"/admin/keys/{key_id}").json()["limits"]["rpm"] == 60
+        limits = admin.get(f"/admin/keys/{key_id}").json()["limits"]
+    assert limits["rpm"] == 60  # changed, and the budgets it had are kept
+    assert {(b["period"], b["usd"]) for b in limits["budgets"]} == {("day", "1.5"), ("month", "5")}
     page.click(f"{row_selector} button.revoke")
     page.wait_for_selector(row_selector, state="detached")
     with gateway.admin() as admin:

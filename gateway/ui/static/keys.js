@@ -17,26 +17,30 @@ function limitsFrom(fields) {
     const v = intOrNull(fields[name]);
     if (v !== null) limits[name] = v;
   }
-  const budget = fields.budget.value.trim();
-  if (budget !== "") limits.budgets = [{ period: fields.period.value, usd: budget }];
+  const budgets = PERIODS.filter((p) => fields.budgets[p].value.trim() !== "").map((p) => ({
+    period: p,
+    usd: fields.budgets[p].value.trim(),
+  }));
+  if (budgets.length) limits.budgets = budgets;
   return limits;
 }
 
+/** Inputs for every limit a key can have, filled from its current limits (so saving keeps them all). */
 function limitFields(prefix, limits = {}) {
-  const budget = (limits.budgets || [])[0] || {};
+  const budgetOf = new Map((limits.budgets || []).map((b) => [b.period, b.usd]));
   const fields = {
     rpm: el("input", { id: `${prefix}-rpm`, type: "number", min: 0, size: 6, value: limits.rpm ?? "" }),
     tpm: el("input", { id: `${prefix}-tpm`, type: "number", min: 0, size: 8, value: limits.tpm ?? "" }),
     max_concurrency: el("input", { id: `${prefix}-conc`, type: "number", min: 0, size: 4, value: limits.max_concurrency ?? "" }),
-    budget: el("input", { id: `${prefix}-budget`, inputmode: "decimal", size: 8, placeholder: "USD", value: budget.usd ?? "" }),
-    period: el("select", { id: `${prefix}-period` }, PERIODS.map((p) => el("option", { value: p, selected: p === (budget.period || "month") }, p))),
+    budgets: Object.fromEntries(
+      PERIODS.map((p) => [p, el("input", { id: `${prefix}-budget-${p}`, inputmode: "decimal", size: 7, placeholder: "USD", value: budgetOf.get(p) ?? "" })]),
+    ),
   };
   const nodes = [
     el("label", {}, "rpm ", fields.rpm),
     el("label", {}, "tpm ", fields.tpm),
     el("label", {}, "concurrency ", fields.max_concurrency),
-    el("label", {}, "budget ", fields.budget),
-    el("label", {}, "per ", fields.period),
+    PERIODS.map((p) => el("label", {}, `budget/${p} `, fields.budgets[p])),
   ];
   return { fields, nodes };
 }
