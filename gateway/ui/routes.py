@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from gateway.accounting.reports import check_group_by, resolve_range
 from gateway.api.common import read_asgi_body, read_json_object
 from gateway.api.responses import json_response
+from gateway.auth.keys import hash_secret
 from gateway.errors import GatewayError
 from gateway.ui import security
 from gateway.ui.costs import spend_over_time
@@ -128,10 +129,13 @@ async def sign_in(request: Request) -> Response:
     key = body.get("key")
     if not isinstance(key, str) or not key.strip() or len(key) > 512:
         raise GatewayError(400, 'send {"key": "<admin key>"}', param="key", code="invalid_value")
-    principal = console.auth.authenticate_sync({"authorization": f"Bearer {key.strip()}"})
+    secret = key.strip()
+    principal = console.auth.authenticate_sync({"authorization": f"Bearer {secret}"})
     if not principal.is_admin:
         raise GatewayError(403, "the console needs an admin key", code="admin_required")
-    session = await console.sessions.create(key_id=principal.key_id, key_name=principal.name)
+    session = await console.sessions.create(
+        key_id=principal.key_id, key_name=principal.name, key_hash=hash_secret(secret)
+    )
     response = json_response(_session_body(session), status=201)
     max_age = int((session.expires_at - datetime.now(UTC)).total_seconds())
     security.set_session_cookie(response, request, console.settings, session.id, max_age)

@@ -24,6 +24,11 @@ def hash_session_id(session_id: str) -> bytes:
     return hashlib.sha256(b"ui-session:" + session_id.encode()).digest()
 
 
+def key_check_for(key_hash: bytes) -> bytes:
+    """What a session remembers of the key it signed in with: enough to notice a new key, nothing more."""
+    return hashlib.sha256(b"ui-key:" + key_hash).digest()
+
+
 def csrf_token_for(session_id: str) -> str:
     """The session's synchronizer token: an HMAC of a fixed label keyed by the secret session id."""
     return hmac.new(session_id.encode(), b"ui-csrf", hashlib.sha256).hexdigest()
@@ -34,6 +39,7 @@ class Session:
     id: str
     key_id: str
     key_name: str
+    key_check: bytes
     created_at: datetime
     expires_at: datetime  # the absolute deadline
 
@@ -51,21 +57,23 @@ class SessionStore:
         self._absolute = timedelta(seconds=absolute_timeout_s)
         self._touch_every = min(_TOUCH_EVERY, self._idle / 4)
 
-    async def create(self, *, key_id: str, key_name: str) -> Session:
+    async def create(self, *, key_id: str, key_name: str, key_hash: bytes) -> Session:
         session_id = secrets.token_urlsafe(_ID_BYTES)
         now = datetime.now(UTC)
         expires_at = now + self._absolute
+        key_check = key_check_for(key_hash)
         async with self._db.pool.connection() as conn:
             # Sweeping here keeps the table small without a background task.
             await conn.execute(
                 "DELETE FROM ui_sessions WHERE expires_at < %s OR last_seen_at < %s", (now, now - self._idle)
             )
             await conn.execute(
-                "INSERT INTO ui_sessions (id_hash, key_id, key_name, created_at, last_seen_at, expires_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                (hash_session_id(session_id), key_id, key_name, now, now, expires_at),
+                "INSERT INTO ui_sessions"
+                " (id_hash, key_id, key_name, key_check, created_at, last_seen_at, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (hash_session_id(session_id), key_id, key_name, key_check, now, now, expires_at),
             )
-        return Session(session_id, key_id, key_name, now, expires_at)
+        return Session(session_id, key_id, key_name, key_check, now, expires_at)
 
     async def lookup(self, session_id: str) -> Session | None:
         """The live session with this id (its idle timer restarted), or None if unknown or expired."""
@@ -75,14 +83,14 @@ class SessionStore:
         now = datetime.now(UTC)
         async with self._db.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT key_id, key_name, created_at, last_seen_at, expires_at FROM ui_sessions"
+                "SELECT key_id, key_name, key_check, created_at, last_seen_at, expires_at FROM ui_sessions"
                 " WHERE id_hash = %s",
                 (id_hash,),
             )
             row = await cur.fetchone()
             if row is None:
                 return None
-            key_id, key_name, created_at, last_seen_at, expires_at = row
+            key_id, key_name, key_check, created_at, last_seen_at, expires_at = row
             if expires_at <= now or last_seen_at + self._idle <= now:
                 await conn.execute("DELETE FROM ui_sessions WHERE id_hash = %s", (id_hash,))
                 return None
@@ -90,7 +98,7 @@ class SessionStore:
                 await conn.execute(
                     "UPDATE ui_sessions SET last_seen_at = %s WHERE id_hash = %s", (now, id_hash)
                 )
-        return Session(session_id, key_id, key_name, created_at, expires_at)
+        return Session(session_id, key_id, key_name, bytes(key_check), created_at, expires_at)
 
     async def end(self, session_id: str) -> bool:
         async with self._db.pool.connection() as conn:

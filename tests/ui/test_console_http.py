@@ -157,6 +157,21 @@ def test_revoking_the_signed_in_key_ends_its_sessions(gateway: Gateway) -> None:
         client.close()
 
 
+def test_re_keying_the_signed_in_key_ends_its_sessions(gateway: Gateway, pg_url: str) -> None:
+    admin_key = gateway.create_key(name="re-keyed-admin", is_admin=True)
+    client = sign_in(gateway, admin_key["key"])
+    try:
+        assert client.http.get("/ui/api/admin/keys").status_code == 200
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE api_keys SET key_hash = %s, updated_at = clock_timestamp() WHERE id = %s",
+                (hashlib.sha256(b"a new secret").digest(), admin_key["id"]),
+            )
+        assert client.http.get("/ui/api/admin/keys").status_code == 401
+    finally:
+        client.close()
+
+
 def test_pages_carry_a_strict_csp_and_no_inline_script(gateway: Gateway) -> None:
     page = httpx.get(gateway.url + "/ui")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -57,8 +57,9 @@ def test_plain_cookie_name_is_not_accepted_when_cookies_are_secure(short_gateway
 
 def test_a_session_works_on_every_replica(gateway: Gateway, short_gateway: Gateway) -> None:
     """Two gateway processes on one database: signed in on one, served and signed out by the other."""
+    admin_key = gateway.create_key(name="replica-admin", is_admin=True)["key"]
     reply = httpx.post(
-        gateway.url + "/ui/api/session", json={"key": gateway.admin_key}, headers={"Origin": gateway.url}
+        gateway.url + "/ui/api/session", json={"key": admin_key}, headers={"Origin": gateway.url}
     )
     assert reply.status_code == 201
     session_id, csrf = reply.cookies["gw_console"], reply.json()["csrf_token"]
@@ -70,3 +71,13 @@ def test_a_session_works_on_every_replica(gateway: Gateway, short_gateway: Gatew
     )
     assert out.status_code == 200
     assert whoami(gateway, f"gw_console={session_id}") == 401
+
+
+def test_master_sessions_end_when_the_master_key_changes(gateway: Gateway, short_gateway: Gateway) -> None:
+    """The two gateways have different master keys: to one, the other's master session is a rotated key."""
+    reply = httpx.post(
+        gateway.url + "/ui/api/session", json={"key": gateway.admin_key}, headers={"Origin": gateway.url}
+    )
+    session_id = reply.cookies["gw_console"]
+    assert whoami(gateway, f"gw_console={session_id}") == 200
+    assert whoami(short_gateway, f"__Host-gw_console={session_id}") == 401
