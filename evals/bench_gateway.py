@@ -156,11 +156,18 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     pg_url, pg, _ = start_postgres()
     sim = Simulator(work, extra=["--openai-key", "sim-openai-key"])
-    env = gateway_env(database_url=pg_url, master_key="sk-gw-admin-bench", sim=sim, data_dir=work / "data")
+    env = gateway_env(
+        database_url=pg_url,
+        master_key="sk-gw-admin-bench",
+        sim=sim,
+        data_dir=work / "data",
+        GATEWAY_WORKERS=str(args.workers),
+    )
     t0 = time.perf_counter()
     gw = Gateway(env, work)
     ready_s = time.perf_counter() - t0
@@ -179,7 +186,8 @@ def main() -> int:
         import uvloop
 
         r = uvloop.run(measure(direct, via, args))
-        rss_mb = psutil.Process(gw.proc.pid).memory_info().rss / 2**20
+        root = psutil.Process(gw.proc.pid)
+        rss_mb = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
         pending = httpx.get(gw.url + "/readyz").json()["ledger_pending"]
     finally:
         gw.stop()
@@ -189,7 +197,8 @@ def main() -> int:
     added_p99 = r["gw_p99"] - r["direct_p99"]
     ratio = r["gw_rps"] / r["direct_rps"]
     lines = [
-        f"Machine: {machine()}. One run; client, gateway and simulated upstream share the machine.",
+        f"Machine: {machine()}. One run; client, gateway ({args.workers} worker process"
+        f"{'es' if args.workers > 1 else ''}) and simulated upstream share the machine.",
         "",
         "| measure | direct upstream | through gateway | gateway vs direct |",
         "|---|---|---|---|",
@@ -210,7 +219,8 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        write_section("Gateway overhead (evals/bench_gateway.py)", text)
+        suffix = "" if args.workers == 1 else f" --workers {args.workers}"
+        write_section(f"Gateway overhead (python -m evals.bench_gateway{suffix})", text)
     return 0
 
 

@@ -25,6 +25,8 @@ def _settings(args: argparse.Namespace | None = None) -> Any:
             overrides["host"] = args.host
         if getattr(args, "port", None) is not None:
             overrides["port"] = args.port
+        if getattr(args, "workers", None) is not None:
+            overrides["workers"] = args.workers
     return Settings(**overrides)
 
 
@@ -68,6 +70,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         '      -d \'{"model": "auto", "messages": [{"role": "user", "content": "Hello"}]}\'',
         flush=True,
     )
+    if settings.workers > 1:
+        # Several processes on one port: every worker builds its own app from the same environment. Limits
+        # and budgets hold across them only through Redis (REDIS_URL), as across replicas.
+        if not settings.redis_url:
+            print("  note: without REDIS_URL each worker counts limits on its own", flush=True)
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+            server_header=False,
+        )
+        return 0
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -190,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="processes sharing the port (default 1; GATEWAY_WORKERS)")
     serve.add_argument("--show-key", action="store_true", help="print the whole admin key")
     serve.set_defaults(func=cmd_serve)
 

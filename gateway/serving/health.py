@@ -36,6 +36,9 @@ class TargetHealth:
         self._open_s = open_s
         self._clock = clock
         self._targets: dict[str, _Health] = {}
+        self._stats: dict[str, TargetStats] = {}
+        self._stats_at = float("-inf")
+        self._stats_dirty = True
 
     def _get(self, target: str) -> _Health:
         health = self._targets.get(target)
@@ -81,9 +84,19 @@ class TargetHealth:
 
     def _set(self, target: str, h: _Health, state: str) -> None:
         h.state = state
+        self._stats_dirty = True  # a circuit change must be seen by the very next decision
         self._metrics.circuit_state.labels(target).set(_STATE_VALUE[state])
 
     def stats(self) -> dict[str, TargetStats]:
+        """Latency p50, error rate and circuit per target; recomputed at most every 0.25 s (it sorts)."""
+        now = self._clock()
+        if now - self._stats_at < 0.25 and not self._stats_dirty:
+            return self._stats
+        self._stats_at, self._stats_dirty = now, False
+        self._stats = self._compute_stats()
+        return self._stats
+
+    def _compute_stats(self) -> dict[str, TargetStats]:
         out: dict[str, TargetStats] = {}
         for name, h in self._targets.items():
             latencies = sorted(h.latencies_ms)
