@@ -202,8 +202,10 @@ def main() -> int:
         "",
         "| measure | direct upstream | through gateway | gateway vs direct |",
         "|---|---|---|---|",
-        f"| latency p50, concurrency 1 (ms) | {r['direct_p50']:.2f} | {r['gw_p50']:.2f} | +{added_p50:.2f} ms |",
-        f"| latency p99, concurrency 1 (ms) | {r['direct_p99']:.2f} | {r['gw_p99']:.2f} | +{added_p99:.2f} ms |",
+        f"| latency p50, concurrency 1 (ms) | {r['direct_p50']:.2f} | {r['gw_p50']:.2f} "
+        f"| +{added_p50:.2f} ms |",
+        f"| latency p99, concurrency 1 (ms) | {r['direct_p99']:.2f} | {r['gw_p99']:.2f} "
+        f"| +{added_p99:.2f} ms |",
         f"| throughput, concurrency 32 (req/s) | {r['direct_rps']:.0f} | {r['gw_rps']:.0f} | {ratio:.0%} |",
         f"| streaming, 16 streams (chunks/s) | {r['direct_chunks']:.0f} | {r['gw_chunks']:.0f} | "
         f"{r['gw_chunks'] / r['direct_chunks']:.0%} |",
