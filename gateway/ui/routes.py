@@ -60,6 +60,9 @@ def _unauthenticated(message: str) -> GatewayError:
 async def current_session(request: Request) -> Session:
     """The caller's live session; for state-changing methods also a same-origin call with its CSRF token."""
     console = _console(request)
+    unsafe = request.method not in security.SAFE_METHODS
+    if unsafe:
+        security.check_origin(request, console.settings)  # before any database work for a forged call
     session_id = request.cookies.get(security.cookie_name(request, console.settings))
     if not session_id:
         raise _unauthenticated("sign in to the console first")
@@ -69,8 +72,7 @@ async def current_session(request: Request) -> Session:
     if not await console.still_admin(session):
         await console.sessions.end(session_id)
         raise _unauthenticated("the key this session signed in with is no longer an active admin key")
-    if request.method not in security.SAFE_METHODS:
-        security.check_origin(request, console.settings)
+    if unsafe:
         security.check_csrf(request, session.csrf_token)
     return session
 
