@@ -89,8 +89,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
         return 0
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -100,7 +101,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         server_header=False,
     )
-    app = config.app
     state = app.state  # the FastLane exposes the FastAPI app's state
 
     class DrainingServer(uvicorn.Server):
@@ -174,7 +174,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         print("The key is shown once; only its hash is stored.", file=sys.stderr)
         return 0
     if args.keys_cmd == "list":
-        records = asyncio.run(_with_repo(lambda repo: repo.list(include_revoked=args.all)))
+        records = asyncio.run(_with_repo(lambda repo: repo.list_keys(include_revoked=args.all)))
         print(f"{'id':<22} {'name':<20} {'team':<14} {'prefix':<12} {'scopes':<24} revoked")
         for r in records:
             print(

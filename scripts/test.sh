@@ -12,6 +12,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # the console's browser tests (Playwright drives it)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${need[*]}…" >&2
@@ -21,4 +22,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 ruff check .
+mypy gateway rag
 python -m pytest -q -p no:cacheprovider "$@"

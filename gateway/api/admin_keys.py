@@ -108,7 +108,7 @@ async def create_key(request: Request, admin: AdminPrincipal) -> Response:
 
 @router.get("/admin/keys")
 async def list_keys(request: Request, _: AdminPrincipal, include_revoked: bool = False) -> Response:
-    records = await _repo(request).list(include_revoked=include_revoked)
+    records = await _repo(request).list_keys(include_revoked=include_revoked)
     return json_response({"object": "list", "data": [r.public() for r in records]})
 
 

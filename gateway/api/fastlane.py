@@ -87,11 +87,11 @@ class FastLane:
                 return
             except Exception:
                 log.exception("unhandled error on %s", scope["path"])
-                error = GatewayError(500, "internal error", code="internal_error")
+                internal = GatewayError(500, "internal error", code="internal_error")
                 await _send_json(
                     send,
                     500,
-                    orjson.dumps(error.anthropic_body() if anthropic_shape else error.body()),
+                    orjson.dumps(internal.anthropic_body() if anthropic_shape else internal.body()),
                     id_headers,
                 )
                 return

@@ -166,7 +166,7 @@ class KeyRepository:
             row = await cur.fetchone()
         return _record(row) if row else None
 
-    async def list(self, *, include_revoked: bool = False) -> list[KeyRecord]:
+    async def list_keys(self, *, include_revoked: bool = False) -> list[KeyRecord]:
         where = "" if include_revoked else "WHERE revoked_at IS NULL"
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)

@@ -131,7 +131,7 @@ class ChatService:
         await self.recorder.settle(ctx)
         if citations:
             response = attach_citations(response, citations)
-        return JsonReply(response, ctx.target, ctx.reply_headers)
+        return JsonReply(response, chat_target(ctx), ctx.reply_headers)
 
     async def _augment(
         self, principal: Principal, body: dict[str, Any], store_ids: list[str]
@@ -185,9 +185,15 @@ class ChatService:
             upstream=upstream,
             first=first,
             state=state,
-            encoder=encoder_for(ctx.target),
+            encoder=encoder_for(chat_target(ctx)),
         )
-        return StreamReply(body, ctx.target, ctx.reply_headers)
+        return StreamReply(body, chat_target(ctx), ctx.reply_headers)
+
+
+def chat_target(ctx: CallContext) -> Target:
+    """The context's target, which on the chat path is always a chat target (embeddings have their own)."""
+    assert isinstance(ctx.target, Target)
+    return ctx.target
 
 
 def usage_of(ctx: CallContext, response: dict[str, Any]) -> Usage:

@@ -11,7 +11,7 @@ from gateway.auth.principal import Principal
 from gateway.providers.anthropic import AnthropicProvider, usage_from_anthropic
 from gateway.providers.base import StreamState, Usage
 from gateway.providers.registry import Target
-from gateway.serving.chat import ChatService, JsonReply, StreamReply
+from gateway.serving.chat import ChatService, JsonReply, StreamReply, chat_target
 from gateway.serving.streaming import AnthropicEventEncoder, OpenAIToAnthropicEncoder, StreamEncoder
 
 # Fields of the Messages API forwarded to an Anthropic upstream; anything else is dropped.
@@ -87,4 +87,4 @@ class MessagesService:
         message, usage = await chat.call(ctx, route, call)
         chat.recorder.record(ctx, status=200, usage=usage or Usage())
         await chat.recorder.settle(ctx)
-        return JsonReply(message, ctx.target, ctx.reply_headers)
+        return JsonReply(message, chat_target(ctx), ctx.reply_headers)
