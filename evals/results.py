@@ -23,3 +23,9 @@ def write_section(title: str, body: str, *, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text.rstrip() + "\n")
+
+
+def without_heading(text: str) -> str:
+    """A rendered report less its own first heading (the section title in RESULTS.md replaces it)."""
+    lines = text.splitlines()
+    return "\n".join(lines[1:] if lines and lines[0].startswith("## ") else lines)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from evals.pii.latency import render as render_latency
 from evals.pii.machine import machine_header
-from evals.results import write_section
+from evals.results import without_heading, write_section
 from gateway.classify.sensitivity import SensitivityDetector
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,14 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         text += "\n" + render_latency()
     print(text)
     if not args.no_write:
-        write_section("Sensitivity detection (python -m evals.pii.run)", _without_heading(text))
+        write_section("Sensitivity detection (python -m evals.pii.run)", without_heading(text))
     return 0
-
-
-def _without_heading(text: str) -> str:
-    """The rendered report less its own first heading (RESULTS.md's section title replaces it)."""
-    lines = text.splitlines()
-    return "\n".join(lines[1:] if lines and lines[0].startswith("## ") else lines)
 
 
 if __name__ == "__main__":

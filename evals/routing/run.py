@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evals.pii.machine import machine_header
-from evals.results import write_section
+from evals.results import without_heading, write_section
 from evals.routing.data import DATA_DIR, RoutingExample, load_examples
 from evals.routing.metrics import RouterQuality, quality, random_router_quality
 from evals.routing.train import feature_matrix, fit
@@ -130,14 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     text = render(load_examples())
     print(text)
     if not args.no_write:
-        write_section("Router quality (python -m evals.routing.run)", _without_heading(text))
+        write_section("Router quality (python -m evals.routing.run)", without_heading(text))
     return 0
-
-
-def _without_heading(text: str) -> str:
-    """The rendered report less its own first heading (RESULTS.md's section title replaces it)."""
-    lines = text.splitlines()
-    return "\n".join(lines[1:] if lines and lines[0].startswith("## ") else lines)
 
 
 if __name__ == "__main__":

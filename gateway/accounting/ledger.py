@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from gateway.storage.db import Database
+from gateway.storage.poller import Poller
 
 log = logging.getLogger("gateway.ledger")
 
@@ -61,10 +62,9 @@ _MOVE = (
 class Ledger:
     def __init__(self, db: Database, *, flush_interval_s: float = 0.25, max_pending: int = 200_000) -> None:
         self._db = db
-        self._interval = flush_interval_s
         self._max_pending = max_pending
         self._pending: list[LedgerEntry] = []
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Poller("ledger-flush", self.flush, interval_s=flush_interval_s)
         self._lock = asyncio.Lock()
         self.dropped = 0
         self.written = 0
@@ -82,21 +82,11 @@ class Ledger:
         return len(self._pending)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="ledger-flush")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._poller.stop()
         await self.flush()
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
 
     async def flush(self) -> int:
         async with self._lock:

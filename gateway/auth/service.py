@@ -7,7 +7,6 @@ within about that interval, and a flood of bad keys costs nothing but a hash.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from gateway.auth.keys import ALL_SCOPES, KeyRecord, KeyRepository, hash_secret
 from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
+from gateway.storage.poller import Poller
 
 log = logging.getLogger("gateway.auth")
 
@@ -47,20 +47,14 @@ class AuthService:
         self._by_hash: dict[bytes, tuple[KeyRecord, Principal]] = {}
         self._by_id: dict[str, KeyRecord] = {}
         self._since: datetime | None = None
-        self._interval = refresh_interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Poller("key-refresh", self.refresh, interval_s=refresh_interval_s)
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.create_task(self._refresh_loop(), name="auth-refresh")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._poller.stop()
 
     async def refresh(self) -> int:
         records, self._since = await self._repo.changed_since(self._since)
@@ -83,14 +77,6 @@ class AuthService:
             self._by_hash[record.key_hash] = (record, principal)
         else:
             self._by_hash.pop(record.key_hash, None)
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except Exception as exc:  # a database hiccup must not end the loop
-                log.warning("key refresh failed: %s", type(exc).__name__)
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         return self.authenticate_sync(headers)

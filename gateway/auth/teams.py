@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from gateway.limits import LimitSpec
 from gateway.storage.db import Database
+from gateway.storage.poller import Poller
 
 log = logging.getLogger("gateway.teams")
 
@@ -19,11 +19,10 @@ log = logging.getLogger("gateway.teams")
 class TeamStore:
     def __init__(self, db: Database, *, refresh_interval_s: float = 0.5) -> None:
         self._db = db
-        self._interval = refresh_interval_s
+        self._poller = Poller("team-refresh", self.refresh, interval_s=refresh_interval_s)
         self._specs: dict[str, LimitSpec] = {}
         self._rows: dict[str, dict[str, Any]] = {}
         self._since: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def limits(self, team: str) -> LimitSpec | None:
         """The team's limits (hot path: a dict read)."""
@@ -31,23 +30,10 @@ class TeamStore:
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.create_task(self._loop(), name="teams-refresh")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except Exception as exc:  # a database hiccup must not end the loop
-                log.warning("team refresh failed: %s", type(exc).__name__)
+        await self._poller.stop()
 
     async def refresh(self) -> None:
         async with self._db.pool.connection() as conn:

@@ -24,6 +24,7 @@ from gateway.routing.policy import Policy
 from gateway.routing.problems import PolicyError
 from gateway.routing.source_lines import parse_json, parse_yaml
 from gateway.storage.db import Database
+from gateway.storage.poller import Poller
 
 log = logging.getLogger("gateway.routing.store")
 
@@ -186,10 +187,9 @@ class PolicyStore:
     ) -> None:
         self._db = db
         self._seed_path = Path(seed_path) if seed_path is not None else None
-        self._interval = refresh_interval_s
         self._active: dict[str, LoadedPolicy] = {}
         self._unloadable: set[tuple[str, int]] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Poller("policy-refresh", self.refresh, interval_s=refresh_interval_s)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -197,16 +197,10 @@ class PolicyStore:
         """Seed `default` when no version of it exists, load every active policy, start polling."""
         await self.seed()
         await self.refresh()
-        self._task = asyncio.create_task(self._refresh_loop(), name="policy-refresh")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._poller.stop()
 
     async def seed(self) -> bool:
         """Store the seed file as version 1 of `default` unless some version exists; True if it did."""
@@ -325,14 +319,6 @@ class PolicyStore:
         self._active[record.name] = LoadedPolicy(record=record, policy=served)
         log.info("policy %r version %d active", record.name, record.version)
         return True
-
-    async def _refresh_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except Exception as exc:  # a database hiccup must not end the loop
-                log.warning("policy refresh failed: %s", type(exc).__name__)
 
     # ---- reading history -------------------------------------------------------------------------------
 
