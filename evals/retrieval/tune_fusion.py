@@ -81,8 +81,8 @@ def main() -> None:
         default.append(statistics.fmean(grid[(60, 1.0)][i] for i in test))
     lines += [
         "",
-        f"5-fold CV: tuned {statistics.fmean(held):.4f} vs (60, 1.0) {statistics.fmean(default):.4f} held out; "
-        f"picks {picks}.",
+        f"5-fold CV: tuned {statistics.fmean(held):.4f} vs (60, 1.0) "
+        f"{statistics.fmean(default):.4f} held out; picks {picks}.",
         "",
     ]
     print("\n".join(lines))
