@@ -25,7 +25,7 @@ def _reports(request: Request) -> CostReports:
 _MAX_FILTER_CHARS = 256
 
 
-def _filters(key_id: str | None, team: str | None, target: str | None) -> Filters:
+def cost_filters(key_id: str | None, team: str | None, target: str | None) -> Filters:
     for name, value in (("key_id", key_id), ("team", team), ("target", target)):
         # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
         if value and ("\x00" in value or len(value) > _MAX_FILTER_CHARS):
@@ -79,7 +79,7 @@ async def cost_report(
         )
     start_at, end_at = resolve_range(start, end, now=datetime.now(UTC))
     report = await _reports(request).report(
-        group_by=group_by, start=start_at, end=end_at, filters=_filters(key_id, team, target)
+        group_by=group_by, start=start_at, end=end_at, filters=cost_filters(key_id, team, target)
     )
     if format == "csv":
         name = f"costs-{group_by}-{start_at:%Y%m%dT%H%M%S}-{end_at:%Y%m%dT%H%M%S}.csv"
@@ -105,6 +105,10 @@ async def cost_savings(
     price = reference_price(request, reference)
     start_at, end_at = resolve_range(start, end, now=datetime.now(UTC))
     report = await _reports(request).savings(
-        reference=reference, price=price, start=start_at, end=end_at, filters=_filters(key_id, team, target)
+        reference=reference,
+        price=price,
+        start=start_at,
+        end=end_at,
+        filters=cost_filters(key_id, team, target),
     )
     return json_response(report.to_json())

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from gateway.accounting.reports import CostReports, money
+from gateway.accounting.reports import CostReports, Filters, money
 
 MAX_SERIES = 6  # more groups than this are summed as "other" so the chart stays readable
 OTHER = "(other)"
@@ -24,10 +24,10 @@ def bucket_size(start: datetime, end: datetime) -> timedelta:
 
 
 async def spend_over_time(
-    reports: CostReports, *, group_by: str, start: datetime, end: datetime
+    reports: CostReports, *, group_by: str, start: datetime, end: datetime, filters: Filters | None = None
 ) -> dict[str, Any]:
     """The whole range's report (the table) plus per-bucket spend of its biggest groups (the chart)."""
-    whole = await reports.report(group_by=group_by, start=start, end=end)
+    whole = await reports.report(group_by=group_by, start=start, end=end, filters=filters)
     names = [row.group if row.group is not None else NONE_GROUP for row in whole.rows]
     kept = names[:MAX_SERIES]
     series = kept + ([OTHER] if len(names) > MAX_SERIES else [])
@@ -36,7 +36,7 @@ async def spend_over_time(
     at = start
     while at < end:
         until = min(at + step, end)
-        part = await reports.report(group_by=group_by, start=at, end=until)
+        part = await reports.report(group_by=group_by, start=at, end=until, filters=filters)
         values: dict[str, Decimal] = {}
         for row in part.rows:
             name = row.group if row.group is not None else NONE_GROUP

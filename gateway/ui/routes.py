@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from gateway.accounting.reports import check_group_by, resolve_range
+from gateway.api.admin_costs import cost_filters
 from gateway.api.common import read_asgi_body, read_json_object
 from gateway.api.responses import json_response
 from gateway.auth.keys import hash_secret
@@ -179,13 +180,15 @@ async def cost_series(
     group_by: str = "model",
     start: str | None = None,
     end: str | None = None,
+    team: str | None = None,
 ) -> Response:
     check_group_by(group_by)
     if group_by == "day":
         raise GatewayError(400, "the chart is over time already: group by something else", param="group_by")
     start_at, end_at = resolve_range(start, end, now=datetime.now(UTC))
     reports = _console(request).cost_reports
-    series = await spend_over_time(reports, group_by=group_by, start=start_at, end=end_at)
+    filters = cost_filters(None, team, None)
+    series = await spend_over_time(reports, group_by=group_by, start=start_at, end=end_at, filters=filters)
     return json_response(series)
 
 

@@ -217,6 +217,8 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
 
     page.goto(gateway.url + "/ui#costs")
     page.wait_for_selector("#cost-rows")
+    # The whole suite's traffic shares this gateway: look at this test's team, as an operator would.
+    page.fill("#cost-team", "team-browser")
     page.select_option("#cost-group", "team")
     page.click("#cost-refresh")
     page.wait_for_selector("#cost-rows td:text-is('team-browser')")
@@ -233,7 +235,7 @@ def test_operator_session(page: Any, gateway: Gateway, pg_url: str) -> None:
     assert csv.ok and csv.headers["content-type"].startswith("text/csv")
     assert "team-browser,3," in csv.text()
     shot(page, "7-costs-after-calls")
-    # By key: ids shown with their (hostile) names, as text.
+    # By key, within the team: ids shown with their (hostile) names, as text.
     page.select_option("#cost-group", "key")
     label = f"{HOSTILE} ({key_id})"
     page.wait_for_selector(f"#cost-rows td:text-is('{label}')")

@@ -26,6 +26,7 @@ export function mount(container) {
   const groupBy = el("select", { id: "cost-group" }, GROUPS.map((g) => el("option", { value: g }, g)));
   const startInput = el("input", { type: "date", id: "cost-start", value: addDays(today, -6) });
   const endInput = el("input", { type: "date", id: "cost-end", value: today });
+  const teamInput = el("input", { id: "cost-team", placeholder: "all teams", size: 14 });
   const csv = el("a", { id: "cost-csv", class: "button", download: "" }, "Export CSV");
   const status = el("p", { class: "notice" });
   const chartBox = el("div", { class: "chart-box", id: "cost-chart" });
@@ -43,12 +44,12 @@ export function mount(container) {
   async function load() {
     if (!startInput.value || !endInput.value) return note.show("pick a start and an end day", "error");
     const { start, end } = range(startInput.value, endInput.value);
-    const params = { group_by: groupBy.value, start, end };
+    const params = { group_by: groupBy.value, start, end, team: teamInput.value.trim() };
     csv.href = "/ui/api/admin/costs" + query({ ...params, format: "csv" });
     note.show("loading…");
     const [series, savings] = await Promise.all([
       call("GET", "/ui/api/costs/series" + query(params)),
-      admin("GET", "/costs/savings" + query({ start, end, reference: reference.value.trim() })),
+      admin("GET", "/costs/savings" + query({ start, end, team: params.team, reference: reference.value.trim() })),
     ]);
     if (!series.ok) return note.show(errorText(series), "error");
     note.clear();
@@ -111,7 +112,7 @@ export function mount(container) {
     );
   }
 
-  for (const input of [groupBy, startInput, endInput]) input.addEventListener("change", load);
+  for (const input of [groupBy, startInput, endInput, teamInput]) input.addEventListener("change", load);
   reference.addEventListener("change", load);
   replace(
     container,
@@ -122,6 +123,7 @@ export function mount(container) {
       el("label", {}, "group by ", groupBy),
       el("label", {}, "from ", startInput),
       el("label", {}, "to ", endInput),
+      el("label", {}, "team ", teamInput),
       el("button", { type: "button", onclick: () => preset(1) }, "Today"),
       el("button", { type: "button", onclick: () => preset(7) }, "7 days"),
       el("button", { type: "button", onclick: () => preset(30) }, "30 days"),
