@@ -14,7 +14,7 @@ HEADER = (
 
 def write_section(title: str, body: str, *, path: Path = RESULTS) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = re.sub(r"(?m)^## ", "### ", body)  # a section's own headings sit one level below its title
+    body = re.sub(r"(?m)^#{1,2} ", "### ", body)  # a section's own headings sit one level below its title
     section = f"## {title}\n\n_Run {stamp}._\n\n{body.strip()}\n"
     text = path.read_text() if path.exists() else HEADER
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
@@ -28,4 +28,4 @@ def write_section(title: str, body: str, *, path: Path = RESULTS) -> None:
 def without_heading(text: str) -> str:
     """A rendered report less its own first heading (the section title in RESULTS.md replaces it)."""
     lines = text.splitlines()
-    return "\n".join(lines[1:] if lines and lines[0].startswith("## ") else lines)
+    return "\n".join(lines[1:] if lines and lines[0].startswith("#") else lines)

@@ -1,6 +1,6 @@
 """Retrieval eval on BEIR SciFact (train): quality per backend and mode, embedding throughput, latency.
 
-Run: `python -m evals.retrieval.run` (writes evals/retrieval/RESULTS.md). Corpus embeddings are cached
+Run: `python -m evals.retrieval.run` (writes its section of evals/RESULTS.md). Corpus embeddings are cached
 in evals/.cache/, so only the first run pays for embedding the corpus three times.
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.results import without_heading, write_section
 from evals.retrieval.beir import DEFAULT_SCIFACT, BeirSplit, load_beir, ndcg_at, recall_at
 from rag.embedding import EMBEDDING_BACKENDS, Embedder, build_embedder
 from rag.retrieval import Retriever
@@ -28,7 +29,7 @@ from rag.stores import SearchMode, VectorIndex, build_index
 from rag.types import ChunkRecord
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache"
-RESULTS_FILE = Path(__file__).resolve().parent / "RESULTS.md"
+TITLE = "Retrieval quality and speed (python -m evals.retrieval.run)"
 TENANT = "eval"
 STORE = "vs_scifact"
 MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
@@ -224,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--backends", nargs="+", default=["qdrant-memory", "pgvector"])
     parser.add_argument("--throughput-docs", type=int, default=256)
     parser.add_argument("--latency-queries", type=int, default=200)
-    parser.add_argument("--results", type=Path, default=RESULTS_FILE)
+    parser.add_argument("--results", type=Path, default=None, help="write the report to this file instead")
     parser.add_argument("--paths-docs", type=int, default=1000, help="sub-corpus size for comparing paths")
     parser.add_argument("--local-qdrant-sparse-queries", type=int, default=100)
     args = parser.parse_args(argv)
@@ -301,8 +302,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         len(sample),
         len(sub.doc_ids),
     )
-    args.results.write_text(report)
-    print(f"wrote {args.results} in {elapsed:.0f} s")
+    if args.results is not None:
+        args.results.write_text(report)
+    else:
+        write_section(TITLE, without_heading(report))
+    print(f"wrote the retrieval results in {elapsed:.0f} s")
 
 
 def results_markdown(
