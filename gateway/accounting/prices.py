@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections import deque
 from collections.abc import Callable
@@ -12,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import orjson
+
+from gateway.accounting.litellm_data import litellm_package_dir
 
 _MAP_FILE = "model_prices_and_context_window_backup.json"
 _MILLION = Decimal(1_000_000)
@@ -43,12 +44,10 @@ class Price:
 
 
 def price_map_path() -> Path | None:
-    """Where the installed litellm keeps its bundled price map, found without importing litellm."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / _MAP_FILE
-    return path if path.is_file() else None
+    """Where the installed litellm keeps its bundled price map."""
+    root = litellm_package_dir()
+    path = root / _MAP_FILE if root else None
+    return path if path is not None and path.is_file() else None
 
 
 class GpuHourPrice:

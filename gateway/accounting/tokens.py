@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import tiktoken
 
-
-def _litellm_tokenizer_dir() -> str | None:
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
-    return str(folder) if folder.is_dir() else None
-
-
-@lru_cache(maxsize=4)
-def get_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
-    """A tiktoken encoding loaded from disk; never downloads."""
-    if "TIKTOKEN_CACHE_DIR" not in os.environ:
-        folder = _litellm_tokenizer_dir()
-        if folder:
-            os.environ["TIKTOKEN_CACHE_DIR"] = folder
-    return tiktoken.get_encoding(name)
+from gateway.classify.tokens import get_encoding
 
 
 def encoding_for_model(model: str) -> tiktoken.Encoding:

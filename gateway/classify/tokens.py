@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-from pathlib import Path
 
 import tiktoken
 
+from gateway.accounting.litellm_data import litellm_tokenizer_dir
+
 _CACHE_ENV = "TIKTOKEN_CACHE_DIR"
-
-
-def litellm_tokenizer_dir() -> Path | None:
-    """The folder of tiktoken cache files bundled with litellm, found without importing litellm (slow)."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
-    return folder if folder.is_dir() else None
 
 
 @functools.cache

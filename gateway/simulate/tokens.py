@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib.util
 import logging
 import re
 from pathlib import Path
 from typing import Protocol
+
+from gateway.accounting.litellm_data import litellm_tokenizer_dir
 
 logger = logging.getLogger("gateway.simulate")
 
@@ -41,14 +42,9 @@ class _Encoding(Protocol):
 
 def litellm_cl100k_path() -> Path | None:
     """Where litellm keeps cl100k_base, found without importing litellm."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        path = Path(root) / "litellm_core_utils" / "tokenizers" / _CL100K_FILE
-        if path.is_file():
-            return path
-    return None
+    folder = litellm_tokenizer_dir()
+    path = folder / _CL100K_FILE if folder else None
+    return path if path is not None and path.is_file() else None
 
 
 def load_cl100k(path: Path) -> _Encoding:
