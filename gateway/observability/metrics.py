@@ -31,8 +31,15 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.tokens = Counter("gateway_tokens", "Tokens by target and kind.", ["target", "kind"], registry=r)
-        self.cost = Counter("gateway_cost_usd", "Cost in USD by target.", ["target"], registry=r)
+        self.tokens = Counter(
+            "gateway_tokens",
+            "Tokens by target, routing rule and kind.",
+            ["target", "rule", "kind"],
+            registry=r,
+        )
+        self.cost = Counter(
+            "gateway_cost_usd", "Cost in USD by target and routing rule.", ["target", "rule"], registry=r
+        )
         self.upstream_errors = Counter(
             "gateway_upstream_errors", "Upstream failures by target and kind.", ["target", "kind"], registry=r
         )

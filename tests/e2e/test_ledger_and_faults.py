@@ -167,8 +167,8 @@ def test_metrics_expose_requests_tokens_and_cost_without_secrets(
     text = httpx.get(gateway.url + "/metrics").text
     assert 'gateway_requests_total{endpoint="chat",status="200",target="gpt-4o"}' in text
     assert "gateway_request_latency_seconds_bucket" in text
-    assert 'gateway_tokens_total{kind="prompt",target="gpt-4o"}' in text
-    assert 'gateway_cost_usd_total{target="gpt-4o"}' in text
+    assert 'gateway_tokens_total{kind="prompt",rule="explicit-model",target="gpt-4o"}' in text
+    assert 'gateway_cost_usd_total{rule="explicit-model",target="gpt-4o"}' in text
     assert user_key["key"] not in text and gateway.admin_key not in text
 
 
