@@ -162,3 +162,41 @@ def start_postgres() -> tuple[str, Any, Path]:
     folder = Path(tempfile.mkdtemp(prefix="gwpg-", dir="/tmp"))
     server = pgserver.get_server(folder, cleanup_mode="delete")
     return server.get_uri(), server, folder
+
+
+class StreamsInFlight:
+    """Streamed chat calls in threads, each paused after its first line until all have started, so a test
+    can act (SIGTERM, say) while every one is mid-stream. `results`: index → (request id, body)."""
+
+    def __init__(self, url: str, key: str, count: int, *, model: str = "llama-3.1-8b") -> None:
+        import threading
+
+        self.results: dict[int, tuple[str, str]] = {}
+        self._started = threading.Barrier(count + 1)
+        self._threads = [
+            threading.Thread(target=self._stream, args=(i, url, key, model)) for i in range(count)
+        ]
+
+    def _stream(self, i: int, url: str, key: str, model: str) -> None:
+        body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "story"}]}
+        with httpx.stream(
+            "POST",
+            url + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json=body,
+            timeout=30,
+        ) as r:
+            lines = r.iter_lines()
+            first = next(lines)
+            self._started.wait(timeout=20)
+            self.results[i] = (r.headers["x-request-id"], "\n".join([first, *lines]))
+
+    def start(self) -> None:
+        """Start every stream and return once each has received its first line."""
+        for t in self._threads:
+            t.start()
+        self._started.wait(timeout=20)
+
+    def join(self) -> None:
+        for t in self._threads:
+            t.join(timeout=30)

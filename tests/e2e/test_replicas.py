@@ -4,7 +4,6 @@ middle of streams finishes its streams while the other keeps serving, with no le
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.test_ledger_and_faults import ledger_rows
-from tests.support import Gateway, Simulator
+from tests.support import Gateway, Simulator, StreamsInFlight
 
 BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50}
 
@@ -58,42 +57,19 @@ def test_sigterm_on_one_replica_mid_stream(
     key = one.create_key(name="fleet-drain")["key"]
     wait_known(two, key)
     sim.configure(tokens_per_second=25, completion_tokens=50)
-    results: dict[int, tuple[str, str]] = {}
-    started = threading.Barrier(3)
-
-    def stream(i: int) -> None:
-        with httpx.stream(
-            "POST",
-            one.url + "/v1/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={
-                "model": "llama-3.1-8b",
-                "stream": True,
-                "messages": [{"role": "user", "content": "story"}],
-            },
-            timeout=30,
-        ) as r:
-            lines = r.iter_lines()
-            first = next(lines)
-            started.wait(timeout=20)
-            results[i] = (r.headers["x-request-id"], "\n".join([first, *lines]))
-
     try:
-        threads = [threading.Thread(target=stream, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        started.wait(timeout=20)
+        streams = StreamsInFlight(one.url, key, 2)
+        streams.start()
         one.signal(signal.SIGTERM)
         # While the first replica drains, the second serves new calls.
         served_by_two = [call(two, key, {**BODY, "model": "llama-3.1-8b"}) for _ in range(3)]
-        for t in threads:
-            t.join(timeout=30)
+        streams.join()
         one.proc.wait(timeout=30)
     finally:
         sim.configure(tokens_per_second=0, completion_tokens=16)
     assert all(r.status_code == 200 for r in served_by_two)
-    assert len(results) == 2
-    for request_id, body in results.values():
+    assert len(streams.results) == 2
+    for request_id, body in streams.results.values():
         assert body.rstrip().endswith("data: [DONE]")
         assert ledger_rows(pg_url, request_id)[0]["status"] == 200
     for r in served_by_two:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_ledger_and_faults import ledger_rows
-from tests.support import Gateway, Simulator, gateway_env
+from tests.support import Gateway, Simulator, StreamsInFlight, gateway_env
 
 
 def test_sigterm_lets_streams_finish_and_loses_no_ledger_row(
@@ -28,50 +27,26 @@ def test_sigterm_lets_streams_finish_and_loses_no_ledger_row(
     gw = Gateway(env, workdir)
     key = gateway.create_key(name="drain")["key"]
     sim.configure(tokens_per_second=25, completion_tokens=50)  # ~2 s per stream
-    results: dict[int, tuple[str, str]] = {}
-    first_chunk = threading.Barrier(4)
-
-    def stream(i: int) -> None:
-        with httpx.stream(
-            "POST",
-            gw.url + "/v1/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={
-                "model": "llama-3.1-8b",
-                "stream": True,
-                "messages": [{"role": "user", "content": "story"}],
-            },
-            timeout=30,
-        ) as r:
-            lines = r.iter_lines()
-            body = [next(lines)]
-            first_chunk.wait(timeout=20)
-            body.extend(lines)
-            results[i] = (r.headers["x-request-id"], "\n".join(body))
-
     try:
         deadline = time.monotonic() + 3
         while httpx.get(gw.url + "/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        threads = [threading.Thread(target=stream, args=(i,)) for i in range(3)]
-        for t in threads:
-            t.start()
-        first_chunk.wait(timeout=20)
+        streams = StreamsInFlight(gw.url, key, 3)
+        streams.start()
         gw.signal(signal.SIGTERM)
         time.sleep(0.3)
         with pytest.raises(httpx.HTTPError):
             httpx.get(gw.url + "/healthz", timeout=2)  # no longer accepting
-        for t in threads:
-            t.join(timeout=30)
+        streams.join()
         # uvicorn re-raises the signal once its graceful shutdown is complete: -SIGTERM is a clean exit.
         assert gw.proc.wait(timeout=30) in (0, -signal.SIGTERM)
     finally:
         sim.configure(tokens_per_second=0, completion_tokens=16)
         gw.stop()
     assert "Application shutdown complete" in gw.log()
-    assert len(results) == 3
-    for request_id, body in results.values():
+    assert len(streams.results) == 3
+    for request_id, body in streams.results.values():
         assert body.rstrip().endswith("data: [DONE]"), body[-200:]
         rows = ledger_rows(pg_url, request_id, wait_s=2)
         assert len(rows) == 1 and rows[0]["status"] == 200 and rows[0]["completion_tokens"] > 0
