@@ -65,9 +65,3 @@ class GatewayError(Exception):
             529: "overloaded_error",
         }.get(self.status, "api_error")
         return {"type": "error", "error": {"type": kind, "message": self.message}}
-
-
-def bad_request(
-    message: str, *, param: str | None = None, code: str | None = "invalid_request"
-) -> GatewayError:
-    return GatewayError(400, message, param=param, code=code)

@@ -113,9 +113,6 @@ class Router:
             )
         return current
 
-    def classify(self, body: dict[str, Any]) -> Classification:
-        return self.runtime().classifier.classify(body)
-
     def route(self, principal: Principal, body: dict[str, Any], requested_model: str) -> Route:
         """Classify and decide; a refusal (blocked, sensitive with no internal target, not allowed) raises."""
         runtime = self.runtime()
