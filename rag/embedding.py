@@ -1,16 +1,19 @@
 """Sentence embeddings for chunks and queries: PyTorch reference path and a fast ONNX Runtime path.
 
-The ONNX path exports the model's transformer once with `torch.onnx.export` into a cache directory and
-then runs it with onnxruntime, the `tokenizers` library, and mean pooling + L2 normalisation done here;
-this avoids optimum-onnx, which conflicts with sentence-transformers 6.
+The ONNX path exports the model's transformer once with `torch.onnx.export` into a cache directory, fuses
+it with ONNX Runtime's transformer optimizer (optionally quantising it to int8), and then runs it with
+onnxruntime, the `tokenizers` library, and mean pooling + L2 normalisation done here; this avoids
+optimum-onnx, which conflicts with sentence-transformers 6.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +30,11 @@ EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("onnx", "onnx-int8", "torch"
 DEFAULT_CACHE_DIR = Path(".data/models")
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # Bump when the export recipe changes, so cached graphs from an older recipe are not reused.
-_EXPORT_RECIPE_VERSION = "2"
+_EXPORT_RECIPE_VERSION = "3"
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Encoder families whose graphs ONNX Runtime's BERT fusions understand.
+_FUSABLE_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra"})
+logger = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -181,13 +187,19 @@ class OnnxEmbedder:
         (token_states,) = self._session.run(
             None, {name: value for name, value in feeds.items() if name in self._input_names}
         )
-        mask = attention_mask[:, :, None].astype(np.float32)
-        pooled = (token_states * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        return _l2_normalise(pooled)
+        return _pooled(token_states, attention_mask)
 
 
 def export_onnx(model: LocalModel, target: Path) -> Path:
-    """Export the model's transformer (token states out) to `target` with torch.onnx.export."""
+    """Export the model's transformer (token states out) to `target`, fused for ONNX Runtime.
+
+    Three steps, each checked against PyTorch on a padded batch before anything is written in place:
+    the TorchScript exporter traces the transformer with eager attention (the dynamo exporter's graph
+    defeats ONNX Runtime's fusions, and SDPA attention mis-exports under the TorchScript one), then
+    ONNX Runtime's transformer optimizer fuses embeddings, attention, bias+GELU and skip+layer-norm
+    into single operators. Measured on this machine: 1.18x PyTorch for fp32 against 0.92x unfused, and
+    the fused graph is what makes int8 quantisation pay (see `quantize_int8`).
+    """
     import torch
     from transformers import AutoModel
 
@@ -206,60 +218,156 @@ def export_onnx(model: LocalModel, target: Path) -> Path:
             )
             return out.last_hidden_state
 
-    transformer = AutoModel.from_pretrained(str(model.path), local_files_only=True).eval()
+    transformer = AutoModel.from_pretrained(
+        str(model.path), local_files_only=True, attn_implementation="eager"
+    ).eval()
     # Distinct, realistic sample tensors: aliased inputs let the exporter fold one into the other.
     sample_ids = torch.randint(1000, 2000, (2, 8), dtype=torch.long)
-    batch = torch.export.Dim("batch")
-    seq = torch.export.Dim("seq", max=model.max_seq_length)
-    shapes = tuple({0: batch, 1: seq} for _ in _ONNX_INPUTS)
+    dynamic_axes = {name: {0: "batch", 1: "seq"} for name in (*_ONNX_INPUTS, "token_states")}
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename: concurrent exporters never see or leave a half-written file.
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    fused = target.with_name(f".{target.name}.{uuid.uuid4().hex}.fused.partial")
+    # The reference vectors come first: tracing leaves the module in a state that computes differently.
+    probe = _probe_batch(model.max_seq_length)
+    with torch.no_grad():
+        expected = _pooled(
+            transformer(
+                **{name: torch.from_numpy(value) for name, value in probe.items()}
+            ).last_hidden_state.numpy(),
+            probe["attention_mask"],
+        )
     try:
-        with torch.no_grad():
-            # The dynamo exporter: the legacy TorchScript exporter mis-translates transformers 5's BERT.
+        with torch.no_grad(), warnings.catch_warnings():
+            # The tracer narrates shape-dependent Python branches in transformers' mask code; the
+            # check below runs the exported graph on other shapes and padding, which is what matters.
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 _TokenStates(transformer),
                 (sample_ids, torch.ones_like(sample_ids), torch.zeros_like(sample_ids)),
                 str(partial),
                 input_names=list(_ONNX_INPUTS),
                 output_names=["token_states"],
-                dynamic_shapes=shapes,
-                opset_version=18,
-                dynamo=True,
-                external_data=False,
-                verbose=False,
+                dynamic_axes=dynamic_axes,
+                opset_version=17,
+                dynamo=False,
             )
+        _check_graph(partial, probe, expected, tolerance=1e-4, what="exported graph")
+        if _fuse_transformer(partial, fused, model):
+            try:
+                _check_graph(fused, probe, expected, tolerance=1e-4, what="fused graph")
+                os.replace(fused, partial)
+            except ValueError:
+                logger.warning("fusion changed %s's outputs; kept the unfused graph", model.name)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+        fused.unlink(missing_ok=True)
     return target
 
 
+def _probe_batch(max_length: int) -> dict[str, np.ndarray]:
+    """Three rows of different lengths, padded: the shapes and masks the export did not see."""
+    rng = np.random.default_rng(7)
+    lengths = [5, 23, min(61, max_length)]
+    width = max(lengths)
+    input_ids = np.zeros((len(lengths), width), dtype=np.int64)
+    attention_mask = np.zeros_like(input_ids)
+    for row, length in enumerate(lengths):
+        input_ids[row, :length] = rng.integers(1000, 20000, size=length)
+        input_ids[row, 0], input_ids[row, length - 1] = 101, 102
+        attention_mask[row, :length] = 1
+    token_type_ids = np.zeros_like(input_ids)
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+
+
+def _pooled(token_states: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    mask = attention_mask[:, :, None].astype(np.float32)
+    return _l2_normalise((token_states * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
+
+
+def _run_graph(path: Path, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = {inp.name for inp in session.get_inputs()}
+    (token_states,) = session.run(None, {name: value for name, value in feeds.items() if name in names})
+    return _pooled(token_states, feeds["attention_mask"])
+
+
+def _check_graph(
+    path: Path, probe: dict[str, np.ndarray], expected: np.ndarray, *, tolerance: float, what: str
+) -> None:
+    """Refuse a graph whose pooled vectors drift from PyTorch's by more than `tolerance` (1 - cosine)."""
+    drift = float(1.0 - np.min(np.sum(_run_graph(path, probe) * expected, axis=1)))
+    if drift > tolerance:
+        raise ValueError(f"{what} disagrees with PyTorch: 1 - cosine = {drift:.2e} > {tolerance:.0e}")
+
+
+def _fuse_transformer(source: Path, target: Path, model: LocalModel) -> bool:
+    """Fuse a BERT-family graph with ONNX Runtime's transformer optimizer; False if it does not apply."""
+    config = json.loads((model.path / "config.json").read_text())
+    if config.get("model_type") not in _FUSABLE_MODEL_TYPES:
+        return False
+    from onnxruntime.transformers import optimizer
+
+    optimized = optimizer.optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=int(config["num_attention_heads"]),
+        hidden_size=int(config["hidden_size"]),
+        opt_level=0,  # graph fusions only; the session applies its own optimisations when it loads
+        use_gpu=False,
+    )
+    fused = optimized.get_fused_operator_statistics()
+    if not fused.get("Attention"):
+        return False
+    optimized.save_model_to_file(str(target))
+    return True
+
+
 def quantize_int8(source: Path, target: Path) -> Path:
-    """Dynamic int8 quantisation, per channel, of the weight MatMuls only (activations stay float)."""
+    """Dynamic int8 quantisation, per channel, of the weight products: fused attention and weight MatMuls.
+
+    In the fused graph, `Attention` becomes `QAttention` (int8 Q/K/V projection; the scores and softmax
+    stay float inside the operator). Plain MatMuls are quantised only when their second input is a
+    weight: quantising activation x activation products costs ~0.1 cosine, weights alone ~0.008.
+    The embedding layer stays float (quantising it costs accuracy and buys no speed).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     graph = onnx.load(str(source), load_external_data=False).graph
     weights = {init.name for init in graph.initializer}
-    # Quantising the attention products (activation x activation) costs ~0.1 cosine; weights alone ~0.008.
-    weight_matmuls = [
-        node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights
+    nodes = [
+        node.name
+        for node in graph.node
+        if node.op_type == "Attention" or (node.op_type == "MatMul" and node.input[1] in weights)
     ]
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    root = logging.getLogger()
+    root.addFilter(_quiet_quantizer)
     try:
         quantize_dynamic(
             str(source),
             str(partial),
             weight_type=QuantType.QInt8,
-            nodes_to_quantize=weight_matmuls,
+            nodes_to_quantize=nodes,
+            op_types_to_quantize=["MatMul", "Attention"],
             per_channel=True,
+            # Shape inference cannot type the outputs of the fused (com.microsoft) operators.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         os.replace(partial, target)
     finally:
+        root.removeFilter(_quiet_quantizer)
         partial.unlink(missing_ok=True)
     return target
+
+
+def _quiet_quantizer(record: logging.LogRecord) -> bool:
+    """Drop the quantiser's advice to pre-process (aimed at image models; it changes nothing here)."""
+    return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
 def onnx_model_file(model: LocalModel, cache_dir: Path, *, int8: bool) -> Path:

@@ -96,3 +96,34 @@ def test_a_model_path_names_the_model(tmp_path: Path) -> None:
     shutil.copytree(default_model_path(), copy)
     embedder = build_embedder("torch", model_path=str(copy))
     assert (embedder.model_name, embedder.dim) == ("my-minilm", 384)
+
+
+def test_exported_graphs_are_fused_for_onnx_runtime(embedder: Embedder) -> None:
+    """The speed of the ONNX paths comes from fused attention; a silent loss of fusion is a regression."""
+    import onnx
+
+    model = LocalModel.read(default_model_path(), name="all-MiniLM-L6-v2")
+    layers = json.loads((default_model_path() / "config.json").read_text())["num_hidden_layers"]
+    for int8, attention in ((False, "Attention"), (True, "QAttention")):
+        graph = onnx.load(str(onnx_model_file(model, Path(".data/models"), int8=int8))).graph
+        ops = [node.op_type for node in graph.node]
+        assert ops.count(attention) == layers
+        assert ops.count("SkipLayerNormalization") == 2 * layers
+        # The embedding layer stays float in both (quantising it costs accuracy, buys no speed).
+        assert "EmbedLayerNormalization" in ops and "QEmbedLayerNormalization" not in ops
+
+
+def test_a_graph_that_drifts_from_pytorch_is_refused(embedder: Embedder) -> None:
+    import onnxruntime as ort
+
+    from rag.embedding import _check_graph, _pooled, _probe_batch
+
+    model = LocalModel.read(default_model_path(), name="all-MiniLM-L6-v2")
+    path = onnx_model_file(model, Path(".data/models"), int8=False)
+    probe = _probe_batch(model.max_seq_length)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (states,) = session.run(None, probe)
+    right = _pooled(states, probe["attention_mask"])
+    _check_graph(path, probe, right, tolerance=1e-4, what="graph")  # agrees with itself
+    with pytest.raises(ValueError, match="disagrees with PyTorch"):
+        _check_graph(path, probe, np.roll(right, 1, axis=0), tolerance=1e-4, what="graph")
