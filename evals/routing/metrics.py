@@ -71,3 +71,28 @@ def random_router_quality(
     n = len(np.asarray(weak_correct))
     curves = [pgr_curve(rng.random(n), weak_correct, strong_correct)[1] for _ in range(runs)]
     return summarise(SHARE_GRID.copy(), np.mean(curves, axis=0))
+
+
+def routellm_apgr(
+    scores: ArrayLike, weak_correct: ArrayLike, strong_correct: ArrayLike, *, bins: int = 10
+) -> float:
+    """APGR as RouteLLM's evaluate code computes it (routellm/evals/benchmarks.py + evaluate.py): thresholds
+    at the quantiles of the scores (pd.qcut with `bins` bins; duplicate edges dropped), a prompt goes to the
+    strong model when its score >= threshold (> for the last, highest one, so that point has no strong
+    call), and accuracy is integrated over the realised strong-call shares with the trapezoid rule.
+    Kept beside quality() to show the two definitions agree."""
+    score = np.asarray(scores, dtype=float)
+    weak = np.asarray(weak_correct, dtype=float)
+    strong = np.asarray(strong_correct, dtype=float)
+    thresholds = np.unique(np.quantile(score, np.linspace(0.0, 1.0, bins + 1)))
+    points = []
+    for index, threshold in enumerate(thresholds):
+        chosen = score > threshold if index == len(thresholds) - 1 else score >= threshold
+        points.append((chosen.mean(), np.where(chosen, strong, weak).mean()))
+    points.sort()
+    shares = np.array([share for share, _ in points])
+    accuracy = np.array([acc for _, acc in points])
+    span = shares[-1] - shares[0]
+    area = float(np.trapezoid(accuracy, shares))
+    q_weak, q_strong = weak.mean(), strong.mean()
+    return (area - q_weak * span) / ((q_strong - q_weak) * span)

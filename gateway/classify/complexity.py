@@ -1,6 +1,7 @@
 """Complexity: how likely a small model is to get the prompt wrong. A logistic model over cheap features
-(length, numbers and formulas, question shape, domain keywords); its weights are trained by
-evals/routing/train.py and stored in complexity_weights.json beside this file."""
+(length, numbers and formulas, question shape, domain keywords, and the prompt's mean static token embedding
+projected on one learned direction); its weights are trained by evals/routing/train.py and stored in
+complexity_weights.json beside this file."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from gateway.classify.token_embedding import token_scorer
 from gateway.classify.types import Complexity, ComplexityTier
 
 _WEIGHTS_FILE = "complexity_weights.json"
@@ -65,6 +67,8 @@ FEATURE_NAMES = (
     "domain_finance",
     "domain_tech",
     "domain_humanities",
+    # Mean all-MiniLM-L6-v2 input embedding of the prompt's tokens . a learned direction (0 = neutral).
+    "token_embedding",
 )
 
 
@@ -73,10 +77,15 @@ DIGIT = re.compile(r"\d")
 
 
 def extract_features(
-    text: str, domain_scores: Mapping[str, int], *, is_common_word: Callable[[str], bool] | None = None
+    text: str,
+    domain_scores: Mapping[str, int],
+    *,
+    is_common_word: Callable[[str], bool] | None = None,
+    token_value: Callable[[str], float] | None = None,
 ) -> dict[str, float]:
     """The model's inputs for one prompt; every value is cheap to compute and roughly in [0, 10].
-    is_common_word tells everyday words from rare ones (technical vocabulary is a sign of difficulty)."""
+    is_common_word tells everyday words from rare ones (technical vocabulary is a sign of difficulty);
+    token_value gives the token-embedding feature (left at its neutral 0 without one)."""
     parts = OPTION_SPLIT.split(text, maxsplit=1)
     stem = parts[0]
     options_text = "\n" + "A. " + parts[1] if len(parts) > 1 else ""
@@ -116,6 +125,7 @@ def extract_features(
         "humanities",
     ):
         features[f"domain_{domain}"] = log1p(domain_scores.get(domain, 0))
+    features["token_embedding"] = token_value(text) if token_value is not None else 0.0
     return features
 
 
@@ -128,18 +138,33 @@ class ComplexityModel:
     means: dict[str, float]
     scales: dict[str, float]
     tier_cuts: tuple[float, float]  # score >= first: medium; >= second: high
+    # token_embedding = mean over the prompt's tokens of (input embedding . token_direction) - token_offset
+    token_direction: tuple[float, ...] = ()
+    token_offset: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ComplexityModel:
         cuts = data["tier_cuts"]
         assert isinstance(cuts, list) and len(cuts) == 2
+        token = data.get("token_embedding") or {}
+        assert isinstance(token, Mapping)
         return cls(
             weights=dict(data["weights"]),  # type: ignore[call-overload]
             bias=float(data["bias"]),  # type: ignore[arg-type]
             means=dict(data["means"]),  # type: ignore[call-overload]
             scales=dict(data["scales"]),  # type: ignore[call-overload]
             tier_cuts=(float(cuts[0]), float(cuts[1])),
+            token_direction=tuple(float(x) for x in token.get("direction", ())),
+            token_offset=float(token.get("offset", 0.0)),
         )
+
+    def token_value(self) -> Callable[[str], float] | None:
+        """The token-embedding feature of a text, or None when the model has no direction or the local
+        embedding files cannot be read (the feature then stays neutral)."""
+        if not self.token_direction:
+            return None
+        scorer = token_scorer(self.token_direction, self.token_offset)
+        return scorer.value if scorer is not None else None
 
     def score(self, features: Mapping[str, float]) -> float:
         z = self.bias
@@ -165,8 +190,14 @@ class ComplexityModel:
         is_common_word: Callable[[str], bool] | None = None,
         task: str | None = None,
     ) -> Complexity:
-        features = extract_features(text, domain_scores, is_common_word=is_common_word)
-        if OPTION_SPLIT.search(text) or task is None:
+        exam_like = OPTION_SPLIT.search(text) is not None or task is None
+        features = extract_features(
+            text,
+            domain_scores,
+            is_common_word=is_common_word,
+            token_value=self.token_value() if exam_like else None,
+        )
+        if exam_like or task is None:
             value = self.score(features)
             return Complexity(score=round(value, 4), tier=self.tier(value))
         value = general_score(text, features, task)
@@ -214,4 +245,6 @@ def general_tier(score: float) -> ComplexityTier:
 def load_complexity_model() -> ComplexityModel:
     """The packaged model (trained on RouteLLM's MMLU correctness labels of a weak model)."""
     raw = resources.files("gateway.classify").joinpath(_WEIGHTS_FILE).read_text(encoding="utf-8")
-    return ComplexityModel.from_dict(json.loads(raw))
+    model = ComplexityModel.from_dict(json.loads(raw))
+    model.token_value()  # builds the per-token table now, not on the first request
+    return model
