@@ -52,7 +52,7 @@ WORKDIR /app
 USER 10001:10001
 # Export the bundled embedding model to ONNX at build time, so a start never runs torch.onnx.export
 # and the data directory can stay read-only in Kubernetes.
-RUN python -c "from rag.embedding import build_embedder; build_embedder('onnx', cache_dir='/var/lib/gateway/models')"
+RUN python -c "from rag.embedding import build_embedder; build_embedder('onnx-int8', cache_dir='/var/lib/gateway/models')"
 EXPOSE 8080
 # uvicorn treats SIGTERM as "stop accepting, finish in-flight work up to GATEWAY_SHUTDOWN_GRACE_S".
 STOPSIGNAL SIGTERM

@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     # all-MiniLM-L6-v2 reads at most 256 word pieces (~200 tiktoken tokens): longer chunks would be cut.
     rag_chunk_tokens: int = Field(200, validation_alias=_env("GATEWAY_RAG_CHUNK_TOKENS"))
     rag_chunk_overlap: int = Field(40, validation_alias=_env("GATEWAY_RAG_CHUNK_OVERLAP"))
-    # onnx (exported once from the local weights, the fast path), onnx-int8, or torch.
-    embedding_backend: str = Field("onnx", validation_alias=_env("GATEWAY_EMBEDDING_BACKEND"))
+    # onnx-int8 (exported once from the local weights, fused, int8: the fast path), onnx (fp32), or torch.
+    embedding_backend: str = Field("onnx-int8", validation_alias=_env("GATEWAY_EMBEDDING_BACKEND"))
 
     @field_validator("simulate")
     @classmethod

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.config import Settings
 from tests.deploy.deploy_files import REPO
 from tests.support import Gateway, free_port
 
@@ -157,7 +158,9 @@ def test_embedding_model_is_exported_where_the_gateway_looks(final: list[Instruc
     env = dict(re.findall(r"(\w+)=(\S+)", " ".join(i.args for i in final if i.keyword == "ENV")))
     export = next(i.args for i in final if i.keyword == "RUN" and "build_embedder" in i.args)
     assert f"cache_dir='{env['GATEWAY_DATA_DIR']}/models'" in export
-    assert "build_embedder('onnx'" in export and env.get("GATEWAY_EMBEDDING_BACKEND", "onnx") == "onnx"
+    default = Settings.model_fields["embedding_backend"].default
+    assert f"build_embedder('{default}'" in export
+    assert env.get("GATEWAY_EMBEDDING_BACKEND", default) == default
 
 
 def test_no_secret_in_env_or_arg(parsed: list[Instruction]) -> None:

@@ -28,6 +28,19 @@ def test_local_model_embeds_and_similar_texts_are_close(gateway: Gateway, user_k
     assert result.usage.prompt_tokens > 0
 
 
+def test_local_model_agrees_with_the_sentence_transformers_reference(
+    gateway: Gateway, user_key: dict[str, Any]
+) -> None:
+    # The default path is the fused int8 graph: fast, and still the model's vectors (cosine ~0.99).
+    from rag.embedding import build_embedder
+
+    texts = ["A cat sits on the mat.", "Oxidative phosphorylation happens in the mitochondria. " * 6]
+    served = client(gateway, user_key).embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+    vectors = np.array([d.embedding for d in served.data])
+    reference = build_embedder("torch").embed_documents(texts)
+    assert np.min(np.sum(vectors * reference, axis=1)) >= 0.98
+
+
 def test_local_model_float_format_and_single_string(gateway: Gateway, user_key: dict[str, Any]) -> None:
     result = client(gateway, user_key).embeddings.create(
         model="all-MiniLM-L6-v2", input="hello", encoding_format="float"
