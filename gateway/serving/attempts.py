@@ -50,7 +50,7 @@ class Attempts:
         for target in chain:
             # Asked only when the target is next: a half-open circuit admits exactly one probe.
             if not self._health.allow(target.name):
-                self._metrics.attempts.labels(target.name, "circuit_open").inc()
+                self._metrics.child(self._metrics.attempts, target.name, "circuit_open").inc()
                 continue
             retry = 0
             while True:
@@ -72,7 +72,7 @@ class Attempts:
                     self._health.release(target.name)
                     raise
                 self._health.success(target.name, (time.perf_counter() - started) * 1000)
-                self._metrics.attempts.labels(target.name, "ok").inc()
+                self._metrics.child(self._metrics.attempts, target.name, "ok").inc()
                 return result
         if last is None:
             # Every circuit is open: one fast failure instead of waiting on upstreams known to be down.
@@ -113,7 +113,7 @@ class Attempts:
             self._health.release(target.name)
         else:
             self._health.failure(target.name)
-        self._metrics.attempts.labels(target.name, exc.kind).inc()
+        self._metrics.child(self._metrics.attempts, target.name, exc.kind).inc()
         self._recorder.record(ctx, status=error.status, usage=None, error_code=exc.kind)
         ctx.attempt += 1
         return error

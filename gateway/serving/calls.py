@@ -140,18 +140,18 @@ class CallRecorder:
         )
         rule = ctx.rule or ""
         m = self._metrics
-        m.requests.labels(ctx.endpoint, target.name, str(status)).inc()
-        m.latency.labels(ctx.endpoint, target.name).observe(latency_s)
+        m.child(m.requests, ctx.endpoint, target.name, str(status)).inc()
+        m.child(m.latency, ctx.endpoint, target.name).observe(latency_s)
         if ttft_s is not None:
-            m.ttft.labels(target.name).observe(ttft_s)
+            m.child(m.ttft, target.name).observe(ttft_s)
         if usage.prompt_tokens:
-            m.tokens.labels(target.name, rule, "prompt").inc(usage.prompt_tokens)
+            m.child(m.tokens, target.name, rule, "prompt").inc(usage.prompt_tokens)
         if usage.completion_tokens:
-            m.tokens.labels(target.name, rule, "completion").inc(usage.completion_tokens)
+            m.child(m.tokens, target.name, rule, "completion").inc(usage.completion_tokens)
         if cost:
-            m.cost.labels(target.name, rule).inc(float(cost))
+            m.child(m.cost, target.name, rule).inc(float(cost))
         if error_code:
-            m.upstream_errors.labels(target.name, error_code).inc()
+            m.child(m.upstream_errors, target.name, error_code).inc()
         ctx.spent_tokens += usage.prompt_tokens + usage.completion_tokens
         ctx.spent_cost += cost
         return cost

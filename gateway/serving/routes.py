@@ -133,5 +133,5 @@ class Router:
             raise GatewayError(
                 503, "no configured connection can serve this request's targets", code="no_reachable_target"
             )
-        self._metrics.routed.labels(decision.rule or "", chain[0].name).inc()
+        self._metrics.child(self._metrics.routed, decision.rule or "", chain[0].name).inc()
         return Route(decision=decision, classification=classification, chain=chain)
