@@ -23,12 +23,35 @@ PARAGRAPH = (
 )
 
 
-def request(repeat: int = 2) -> dict[str, Any]:
+# An exam-style question (a passage, a stem, lettered options): the complexity model's full path,
+# token-embedding feature included, which the support request above does not take.
+EXAM = (
+    "This question refers to the following information.\n"
+    "\"The policy of the government toward the railroads in the decades after the war was shaped less by "
+    "any settled theory than by the pressure of farmers, shippers and towns who found themselves at the "
+    "mercy of a single line. State commissions were created to fix maximum rates, to forbid discrimination "
+    "between places and persons, and to publish schedules; the courts at first upheld these laws as a "
+    "proper exercise of the police power, then narrowed them, holding that a rate so low as to deny a fair "
+    "return on the value of the property was a taking without due process. Congress, pressed from both "
+    "sides, finally created a federal commission whose powers were for many years more nominal than real, "
+    "since its orders could be enforced only by suit and its findings were re-examined by the courts. "
+    "Only when later statutes let it set rates did the commission become what its founders had hoped.\"\n"
+    "Which of the following best explains why the federal commission described in the passage was at first "
+    "ineffective in regulating railroad rates?\n"
+    "A. Its members were appointed by the railroads themselves and answered to their shareholders.\n"
+    "B. Its orders required court enforcement, and the courts reviewed its findings of fact anew.\n"
+    "C. The states refused to share jurisdiction over lines that crossed their borders.\n"
+    "D. The Constitution gave Congress no power to regulate commerce carried on by private corporations.\n"
+    "Answer:"
+)
+
+
+def request(repeat: int = 2, text: str = PARAGRAPH) -> dict[str, Any]:
     return {
         "model": "any",
         "messages": [
             {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": PARAGRAPH * repeat},
+            {"role": "user", "content": text * repeat},
         ],
     }
 
@@ -71,12 +94,15 @@ def render() -> str:
         "| prompt | prompt tokens | wall p50 (ms) | wall p99 (ms) | CPU p50 (ms) | CPU p99 (ms) |",
         "|---|---|---|---|---|---|",
     ]
-    for repeat, runs in ((2, 2000), (20, 200)):
-        body = request(repeat)
+    for name, body, runs in (
+        ("support request x2", request(2), 2000),
+        ("exam question with a passage", request(1, EXAM), 2000),
+        ("support request x20", request(20), 200),
+    ):
         tokens = classifier.classify(body).needs.prompt_tokens
         result = measure(classifier, body, runs)
         lines.append(
-            f"| support request x{repeat} | {tokens} | {result['wall_p50']:.2f} | {result['wall_p99']:.2f} "
+            f"| {name} | {tokens} | {result['wall_p50']:.2f} | {result['wall_p99']:.2f} "
             f"| {result['cpu_p50']:.2f} | {result['cpu_p99']:.2f} |"
         )
     return "\n".join(lines) + "\n"
