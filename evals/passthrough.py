@@ -10,7 +10,8 @@ They measure what one Python process in the middle costs on this machine, in the
   pool of keep-alive connections towards the upstream. Request bodies are read whole (Content-Length or
   chunked) and forwarded with a Content-Length; response bodies are passed through as they arrive, with
   the upstream's Content-Length, or re-chunked when the upstream sends chunks (SSE streams). The ceiling
-  for any Python gateway on this machine.
+  for any Python gateway on this machine. `--work-us N` makes it spend N µs of CPU on every request before
+  forwarding it (a stand-in for a gateway's own per-call work), to find how much work the bar leaves room for.
 
     python -m evals.passthrough --port 8091 --upstream http://127.0.0.1:8090 [--kind raw|aiohttp]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import cast
@@ -206,8 +208,9 @@ class _Pool:
 class _Downstream(asyncio.Protocol):
     """One client connection: HTTP/1.1 keep-alive, requests answered in order (pipelining is queued)."""
 
-    def __init__(self, pool: _Pool, prefix: bytes, host: bytes) -> None:
+    def __init__(self, pool: _Pool, prefix: bytes, host: bytes, work_s: float = 0.0) -> None:
         self.pool = pool
+        self.work_s = work_s
         self.prefix = prefix
         self.host_line = b"host: " + host + b"\r\n"
         self.parser = httptools.HttpRequestParser(self)
@@ -265,6 +268,8 @@ class _Downstream(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        if self.work_s:
+            _spend_cpu(self.work_s)
         method = self.parser.get_method()
         keep_alive = self.parser.should_keep_alive()
         if method == b"HEAD":  # its reply has a Content-Length and no body: not worth the special case
@@ -368,7 +373,16 @@ class _Downstream(asyncio.Protocol):
             self.transport.close()
 
 
-async def serve_raw(host: str, port: int, upstream: str, *, pool_size: int = 64) -> asyncio.AbstractServer:
+def _spend_cpu(seconds: float) -> None:
+    """Busy for `seconds` of this thread's CPU time (not wall time: a preempted spin still costs it all)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def serve_raw(
+    host: str, port: int, upstream: str, *, pool_size: int = 64, work_us: float = 0.0
+) -> asyncio.AbstractServer:
     url = urlsplit(upstream)
     up_host = url.hostname or "127.0.0.1"
     up_port = url.port or 80
@@ -376,7 +390,9 @@ async def serve_raw(host: str, port: int, upstream: str, *, pool_size: int = 64)
     prefix = url.path.rstrip("/").encode()
     loop = asyncio.get_running_loop()
     pool = _Pool(loop, up_host, up_port, pool_size)
-    return await loop.create_server(lambda: _Downstream(pool, prefix, host_header), host, port, backlog=1024)
+    return await loop.create_server(
+        lambda: _Downstream(pool, prefix, host_header, work_us / 1e6), host, port, backlog=1024
+    )
 
 
 def main() -> None:
@@ -387,13 +403,16 @@ def main() -> None:
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--kind", choices=("aiohttp", "raw"), default="aiohttp")
     parser.add_argument("--pool", type=int, default=64, help="raw: most upstream connections")
+    parser.add_argument("--work-us", type=float, default=0.0, help="raw: CPU µs spent per request")
     args = parser.parse_args()
     import uvloop
 
     if args.kind == "raw":
 
         async def run() -> None:
-            server = await serve_raw("127.0.0.1", args.port, args.upstream, pool_size=args.pool)
+            server = await serve_raw(
+                "127.0.0.1", args.port, args.upstream, pool_size=args.pool, work_us=args.work_us
+            )
             async with server:
                 await server.serve_forever()
 
