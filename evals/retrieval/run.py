@@ -13,7 +13,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,11 +77,20 @@ def corpus_key(split: BeirSplit) -> str:
     return digest.hexdigest()[:12]
 
 
-def cached_embeddings(
-    name: str, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], key: str
-) -> np.ndarray:
-    """Embed texts once per (name, corpus) and keep the matrix in evals/.cache/."""
-    path = CACHE_DIR / f"{name}-{key}.npy"
+def graph_tag(embedder: Embedder) -> str:
+    """What produced the vectors: the ONNX file (named by weights and export recipe), or the model."""
+    onnx_path = getattr(embedder, "onnx_path", None)
+    return Path(onnx_path).stem if onnx_path is not None else f"torch-{embedder.model_name}"
+
+
+def cached_embeddings(name: str, texts: Sequence[str], embedder: Embedder, key: str) -> np.ndarray:
+    """Embed texts once per (name, graph, corpus) and keep the matrix in evals/.cache/.
+
+    The graph is part of the file name: vectors from an older export must never meet a newer one's.
+    """
+    tag = hashlib.sha256(graph_tag(embedder).encode()).hexdigest()[:8]
+    path = CACHE_DIR / f"{name}-{tag}-{key}.npy"
+    embed = embedder.embed_documents
     if path.is_file():
         matrix = np.load(path)
         if matrix.shape[0] == len(texts):
@@ -249,10 +258,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         name: build_embedder(name, cache_dir=CACHE_DIR / "models") for name in EMBEDDING_BACKENDS
     }
     corpus_vectors = cached_embeddings(
-        f"scifact-docs-{args.path}", split.doc_texts, embedders[args.path].embed_documents, key
+        f"scifact-docs-{args.path}", split.doc_texts, embedders[args.path], key
     )
     query_vectors = {
-        name: cached_embeddings(f"scifact-queries-{name}", query_texts, e.embed_documents, key)
+        name: cached_embeddings(f"scifact-queries-{name}", query_texts, e, key)
         for name, e in embedders.items()
     }
     # The paths are compared on a sub-corpus (every judged document plus the first others) so that the
@@ -262,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub_vectors = {
         name: corpus_vectors[sub_rows]
         if name == args.path
-        else cached_embeddings(f"scifact-sub-docs-{name}", sub.doc_texts, e.embed_documents, sub_key)
+        else cached_embeddings(f"scifact-sub-docs-{name}", sub.doc_texts, e, sub_key)
         for name, e in embedders.items()
     }
     sample = split.doc_texts[:: max(1, len(split.doc_texts) // args.throughput_docs)][: args.throughput_docs]

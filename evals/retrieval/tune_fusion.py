@@ -1,6 +1,6 @@
 """Grid search of the RRF constant and the lexical weight on SciFact *train*, with 5-fold CV.
 
-Run after `python -m evals.retrieval.run` (it reuses the cached ONNX vectors in evals/.cache/):
+Run after `python -m evals.retrieval.run` (it reuses the cached vectors of the default path in evals/.cache/):
 `python -m evals.retrieval.tune_fusion` appends its table to evals/retrieval/TUNING.md.
 Dense side: exact cosine; lexical side: the in-memory BM25 of tune_lexical (same formula as pgvector).
 """
@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from evals.retrieval.beir import DEFAULT_SCIFACT, load_beir, ndcg_at
-from evals.retrieval.run import CACHE_DIR, corpus_key
+from evals.retrieval.run import CACHE_DIR, cached_embeddings, corpus_key
 from evals.retrieval.tune_lexical import TUNING_FILE, InMemoryBm25
+from gateway.config import Settings
+from rag.embedding import build_embedder
 from rag.stores.lexical import LexicalAnalyzer
 
 RRF_GRID = (10, 30, 60, 100)
@@ -42,8 +44,10 @@ def fused_ndcg(
 def main() -> None:
     split = load_beir(DEFAULT_SCIFACT.resolve(), split="train")
     key = corpus_key(split)
-    docs = np.load(CACHE_DIR / f"scifact-docs-onnx-{key}.npy")
-    queries = np.load(CACHE_DIR / f"scifact-queries-onnx-{key}.npy")
+    path = Settings.model_fields["embedding_backend"].default
+    embedder = build_embedder(path, cache_dir=CACHE_DIR / "models")
+    docs = cached_embeddings(f"scifact-docs-{path}", split.doc_texts, embedder, key)
+    queries = cached_embeddings(f"scifact-queries-{path}", list(split.queries.values()), embedder, key)
     bm25 = InMemoryBm25(LexicalAnalyzer(), split.doc_texts)
     weights = bm25.weights(LexicalAnalyzer().k1, LexicalAnalyzer().b)
     query_ids = list(split.queries)
