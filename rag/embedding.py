@@ -193,12 +193,12 @@ class OnnxEmbedder:
 def export_onnx(model: LocalModel, target: Path) -> Path:
     """Export the model's transformer (token states out) to `target`, fused for ONNX Runtime.
 
-    Three steps, each checked against PyTorch on a padded batch before anything is written in place:
+    Two steps, each checked against PyTorch on a padded batch before anything is written in place:
     the TorchScript exporter traces the transformer with eager attention (the dynamo exporter's graph
     defeats ONNX Runtime's fusions, and SDPA attention mis-exports under the TorchScript one), then
     ONNX Runtime's transformer optimizer fuses embeddings, attention, bias+GELU and skip+layer-norm
-    into single operators. Measured on this machine: 1.18x PyTorch for fp32 against 0.92x unfused, and
-    the fused graph is what makes int8 quantisation pay (see `quantize_int8`).
+    into single operators. Measured on the 2-core machine type: fp32 1.12x PyTorch (0.92x unfused), and
+    the fused graph is what makes int8 quantisation pay: 2.25x (`quantize_int8`; evals/RESULTS.md).
     """
     import torch
     from transformers import AutoModel
