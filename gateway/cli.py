@@ -70,37 +70,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         '      -d \'{"model": "auto", "messages": [{"role": "user", "content": "Hello"}]}\'',
         flush=True,
     )
+    # The server options both ways of serving share (one process, or several on one port).
+    server_options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": int(settings.shutdown_grace_s),
+        "server_header": False,
+    }
     if settings.workers > 1:
         # Several processes on one port: every worker builds its own app from the same environment. Limits
         # and budgets hold across them only through Redis (REDIS_URL), as across replicas.
         if not settings.redis_url:
             print("  note: without REDIS_URL each worker counts limits on its own", flush=True)
-        uvicorn.run(
-            "gateway.app:create_app",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-            server_header=False,
-        )
+        uvicorn.run("gateway.app:create_app", factory=True, workers=settings.workers, **server_options)
         return 0
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
-        server_header=False,
-    )
+    config = uvicorn.Config(app, **server_options)
     state = app.state  # the FastLane exposes the FastAPI app's state
 
     class DrainingServer(uvicorn.Server):

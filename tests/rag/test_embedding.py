@@ -114,16 +114,12 @@ def test_exported_graphs_are_fused_for_onnx_runtime(embedder: Embedder) -> None:
 
 
 def test_a_graph_that_drifts_from_pytorch_is_refused(embedder: Embedder) -> None:
-    import onnxruntime as ort
-
-    from rag.embedding import _check_graph, _pooled, _probe_batch
+    from rag.embedding import _check_graph, _probe_batch, _run_graph
 
     model = LocalModel.read(default_model_path(), name="all-MiniLM-L6-v2")
     path = onnx_model_file(model, Path(".data/models"), int8=False)
     probe = _probe_batch(model.max_seq_length)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (states,) = session.run(None, probe)
-    right = _pooled(states, probe["attention_mask"])
+    right = _run_graph(path, probe)
     _check_graph(path, probe, right, tolerance=1e-4, what="graph")  # agrees with itself
     with pytest.raises(ValueError, match="disagrees with PyTorch"):
         _check_graph(path, probe, np.roll(right, 1, axis=0), tolerance=1e-4, what="graph")
