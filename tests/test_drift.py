@@ -76,3 +76,22 @@ def test_not_enough_data_says_so_and_old_buckets_are_forgotten() -> None:
 
 def test_length_buckets() -> None:
     assert [length_bucket(t) for t in (0, 63, 64, 5000, 10**6)] == ["<64", "<64", "<256", "<16384", ">=16384"]
+
+
+def test_content_features_counted_on_a_uniform_sample_without_judging_the_rest() -> None:
+    from gateway.classify import default_classifier
+
+    clock = Clock()
+    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_every=4)
+    classifier = default_classifier()
+    records = [
+        classifier.classify({"messages": [{"role": "user", "content": f"say hello {i}"}]}, lazy=True)
+        for i in range(12)
+    ]
+    for record in records:
+        monitor.observe(record)
+    _, recent_tasks = monitor.windows("task")
+    _, recent_levels = monitor.windows("sensitivity_level")
+    assert sum(recent_tasks.values()) == 3 and sum(recent_levels.values()) == 12
+    # Only the sampled calls had their content judged for drift.
+    assert [r.assessed for r in records] == [i % 4 == 3 for i in range(12)]

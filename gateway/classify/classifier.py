@@ -16,7 +16,7 @@ from gateway.classify.request_text import RequestText, read_request
 from gateway.classify.sensitivity import SensitivityDetector
 from gateway.classify.tokens import get_encoding
 from gateway.classify.topics import TopicClassifier
-from gateway.classify.types import Classification, Needs, Sensitivity
+from gateway.classify.types import Assessment, Classification, Needs, Sensitivity
 
 CLASSIFIER_VERSION = "1"
 # Prompts above this many tokens need a long-context model.
@@ -37,6 +37,8 @@ OUTPUT_TOKENS_BY_TASK = {
     "creative": 700,
     "code": 800,
 }
+# No estimate exceeds this (translations are capped at 4,000 tokens, summaries at 1,000).
+OUTPUT_ESTIMATE_CEILING = 4000
 
 
 class Classifier:
@@ -58,44 +60,58 @@ class Classifier:
         self.encoding = encoding or get_encoding()
         self.long_context_tokens = long_context_tokens
 
-    def classify(self, body: Mapping[str, Any]) -> Classification:
-        """Classify an OpenAI (or Anthropic) chat request body; never raises on odd shapes."""
+    def classify(self, body: Mapping[str, Any], *, lazy: bool = False) -> Classification:
+        """Classify an OpenAI (or Anthropic) chat request body; never raises on odd shapes.
+
+        Sensitivity and the prompt's size are judged now. With lazy=True complexity, task and domain are
+        judged when first read (the router reads them only when a rule asks), otherwise now as well."""
         request = read_request(body if isinstance(body, Mapping) else {})
-        full_text = request.full_text
-        sensitivity = self.sensitivity.detect(full_text)
-        question = request.last_user_text
-        topic = self.topics.guess(request.user_text or full_text, last_user_text=question)
-        question_domains = topic.domain_scores if question == request.user_text else None
-        complexity = self.complexity_model.assess(
-            question,
-            question_domains or self.topics.domain_scores(question),
-            is_common_word=self.lexicon.is_known,
-            task=topic.task,
-        )
+        sensitivity = self.sensitivity.detect(request.full_text)
         prompt_tokens, exact = self._prompt_tokens(request)
-        estimate = self._output_estimate(topic.task, request, prompt_tokens)
-        needs = Needs(
-            prompt_tokens=prompt_tokens,
-            expected_output_tokens=request.max_tokens or estimate,
-            tools=request.tools,
-            json_mode=request.json_mode,
-            images=request.images,
-            long_context=prompt_tokens > self.long_context_tokens,
-        )
         extra: dict[str, object] = {
             "classifier_version": CLASSIFIER_VERSION,
-            "output_tokens_estimate": estimate,
             "max_tokens": request.max_tokens,
             "prompt_tokens_exact": exact,
             "message_count": request.message_count,
         }
+
+        def needs(expected_output_tokens: int) -> Needs:
+            return Needs(
+                prompt_tokens=prompt_tokens,
+                expected_output_tokens=expected_output_tokens,
+                tools=request.tools,
+                json_mode=request.json_mode,
+                images=request.images,
+                long_context=prompt_tokens > self.long_context_tokens,
+            )
+
+        def assess() -> Assessment:
+            question = request.last_user_text
+            topic = self.topics.guess(request.user_text or request.full_text, last_user_text=question)
+            question_domains = topic.domain_scores if question == request.user_text else None
+            complexity = self.complexity_model.assess(
+                question,
+                question_domains or self.topics.domain_scores(question),
+                is_common_word=self.lexicon.is_known,
+                task=topic.task,
+            )
+            estimate = self._output_estimate(topic.task, request, prompt_tokens)
+            return (
+                complexity,
+                topic.task,
+                topic.domain,
+                needs(request.max_tokens or estimate),
+                {"output_tokens_estimate": estimate},
+            )
+
+        if not lazy:
+            complexity, task, domain, full_needs, more = assess()
+            return Classification(sensitivity, complexity, task, domain, full_needs, {**extra, **more})
+        # A request that sets max_tokens has its needs settled now; otherwise they wait for the task.
+        if request.max_tokens:
+            return Classification(sensitivity, needs=needs(request.max_tokens), extra=extra, assess=assess)
         return Classification(
-            sensitivity=sensitivity,
-            complexity=complexity,
-            task=topic.task,
-            domain=topic.domain,
-            needs=needs,
-            extra=extra,
+            sensitivity, extra=extra, assess=assess, needs_bound=needs(OUTPUT_ESTIMATE_CEILING)
         )
 
     def detect_sensitivity(self, text: str) -> Sensitivity:
@@ -120,7 +136,7 @@ class Classifier:
     def _output_estimate(task: str, request: RequestText, prompt_tokens: int) -> int:
         if task == "translation":
             # A translation is about as long as what it translates (the last turn, ~4 chars a token).
-            return max(100, min(4000, round(len(request.last_user_text) / 4 * 1.1)))
+            return max(100, min(OUTPUT_ESTIMATE_CEILING, round(len(request.last_user_text) / 4 * 1.1)))
         if task == "summarisation":
             return max(150, min(1000, prompt_tokens // 4))
         return OUTPUT_TOKENS_BY_TASK.get(task, 300)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 SensitivityLevel = Literal["none", "low", "medium", "high"]
@@ -51,11 +52,139 @@ class Needs:
     long_context: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+# What the content assessment adds to a record: complexity, task, domain, and the needs and extra fields
+# whose values depend on the task (the expected reply length when the request sets no max_tokens).
+Assessment = tuple[Complexity, str, str, Needs, dict[str, object]]
+
+
 class Classification:
-    sensitivity: Sensitivity
-    complexity: Complexity
-    task: str  # code, math, reasoning, extraction, summarisation, creative, chit_chat, qa, ...
-    domain: str  # law, medicine, finance, science, general, ...
-    needs: Needs
-    extra: dict[str, object] = field(default_factory=dict)
+    """What the classifier says of one request. Immutable.
+
+    Sensitivity and the prompt's size are judged with the record, on every call: every policy reads them.
+    Complexity, task and domain (and what depends on them) may be judged on first read instead, when the
+    classifier hands over a thunk (`assess`): a call whose route no rule decides by content (a caller naming
+    its model, the common case) then never pays for that part. Readers cannot tell the difference: the first
+    read of any of those fields computes them all, once.
+    """
+
+    __slots__ = ("_sensitivity", "_complexity", "_task", "_domain", "_needs", "_extra", "_assess", "_bound")
+    FIELDS = ("sensitivity", "complexity", "task", "domain", "needs", "extra")
+
+    _sensitivity: Sensitivity
+    _complexity: Complexity | None
+    _task: str | None
+    _domain: str | None
+    _needs: Needs | None
+    _extra: dict[str, object]
+    _assess: Callable[[], Assessment] | None
+    _bound: Needs | None
+
+    def __init__(
+        self,
+        sensitivity: Sensitivity,
+        complexity: Complexity | None = None,
+        task: str | None = None,
+        domain: str | None = None,
+        needs: Needs | None = None,
+        extra: dict[str, object] | None = None,
+        *,
+        assess: Callable[[], Assessment] | None = None,
+        needs_bound: Needs | None = None,
+    ) -> None:
+        pending = complexity is None or task is None or domain is None or needs is None
+        if pending and assess is None:
+            raise TypeError("Classification needs complexity, task, domain and needs, or an assess thunk")
+        set_ = object.__setattr__
+        set_(self, "_sensitivity", sensitivity)
+        set_(self, "_complexity", complexity)
+        set_(self, "_task", task)
+        set_(self, "_domain", domain)
+        set_(self, "_needs", needs)
+        set_(self, "_extra", extra if extra is not None else {})
+        set_(self, "_assess", assess if pending else None)
+        set_(self, "_bound", needs_bound)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Classification is immutable (tried to set {name!r})")
+
+    def _fill(self) -> None:
+        assess = self._assess
+        if assess is None:
+            return
+        complexity, task, domain, needs, extra = assess()
+        set_ = object.__setattr__
+        set_(self, "_complexity", complexity)
+        set_(self, "_task", task)
+        set_(self, "_domain", domain)
+        set_(self, "_needs", needs)
+        set_(self, "_extra", {**self._extra, **extra})
+        set_(self, "_assess", None)
+
+    @property
+    def assessed(self) -> bool:
+        """Whether complexity, task and domain have been judged (reading any of them judges them)."""
+        return self._assess is None
+
+    @property
+    def sensitivity(self) -> Sensitivity:
+        return self._sensitivity
+
+    @property
+    def complexity(self) -> Complexity:
+        if self._complexity is None:
+            self._fill()
+        assert self._complexity is not None
+        return self._complexity
+
+    @property
+    def task(self) -> str:  # code, math, reasoning, extraction, summarisation, creative, chit_chat, qa, ...
+        if self._task is None:
+            self._fill()
+        assert self._task is not None
+        return self._task
+
+    @property
+    def domain(self) -> str:  # law, medicine, finance, science, general, ...
+        if self._domain is None:
+            self._fill()
+        assert self._domain is not None
+        return self._domain
+
+    @property
+    def needs(self) -> Needs:
+        if self._needs is None:
+            self._fill()
+        assert self._needs is not None
+        return self._needs
+
+    def needs_bound(self) -> Needs:
+        """The needs, exact in everything but possibly the expected output, which may be at its ceiling
+        while the task is not judged (it is estimated from the task). For checks that hold at the ceiling
+        whenever they hold at all (flags, prompt tokens, fitting a context window), without judging."""
+        if self._needs is not None:
+            return self._needs
+        if self._bound is not None:
+            return self._bound
+        return self.needs
+
+    @property
+    def extra(self) -> dict[str, object]:
+        self._fill()
+        return self._extra
+
+    def as_dict(self) -> dict[str, object]:
+        """Every field (judging what is still pending), for explanations and traces."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Classification):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # equal records may be built lazily or not: not hashable
+
+    def __repr__(self) -> str:
+        if not self.assessed:
+            return f"Classification(sensitivity={self._sensitivity!r}, needs={self._needs!r}, <not assessed>)"
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"Classification({inner})"

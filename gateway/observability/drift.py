@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from gateway.classify import Classification
 
 FEATURES = ("task", "domain", "complexity_tier", "sensitivity_level", "prompt_length")
+# Judged on every call (the router always needs them) vs only when a rule reads them (see Classification).
+CHEAP_FEATURES = ("sensitivity_level", "prompt_length")
+CONTENT_FEATURES = ("task", "domain", "complexity_tier")
 _LENGTH_EDGES = (64, 256, 1024, 4096, 16384)
 _SMOOTHING = 1e-4
 
@@ -29,14 +32,15 @@ def length_bucket(tokens: int) -> str:
     return f">={_LENGTH_EDGES[-1]}"
 
 
-def features_of(c: Classification) -> dict[str, str]:
-    return {
-        "task": c.task,
-        "domain": c.domain,
-        "complexity_tier": c.complexity.tier,
+def features_of(c: Classification, *, content: bool = True) -> dict[str, str]:
+    """The features of one call; with content=False only those every call has judged anyway."""
+    out = {
         "sensitivity_level": c.sensitivity.level,
-        "prompt_length": length_bucket(c.needs.prompt_tokens),
+        "prompt_length": length_bucket(c.needs_bound().prompt_tokens),
     }
+    if content:
+        out.update(task=c.task, domain=c.domain, complexity_tier=c.complexity.tier)
+    return out
 
 
 def psi(baseline: Counter[str], recent: Counter[str]) -> float:
@@ -63,7 +67,13 @@ class DriftMonitor:
         baseline_s: float = 86400,
         min_samples: int = 100,
         clock: Callable[[], float] = time.time,
+        content_every: int = 1,
     ) -> None:
+        """content_every=N: task, domain and complexity are counted on every Nth call (a uniform sample),
+        since judging them costs more than the rest of routing when no rule needs them; the other features
+        are counted on every call. min_samples applies to what each feature counted."""
+        self._content_every = max(1, content_every)
+        self._calls = 0
         self._recent_min = max(1, int(recent_s // 60))
         self._baseline_min = max(1, int(baseline_s // 60))
         self._min_samples = min_samples
@@ -78,7 +88,9 @@ class DriftMonitor:
             while self._buckets and self._buckets[0].minute <= horizon:
                 self._buckets.popleft()
         counts = self._buckets[-1].counts
-        for feature, value in features_of(classification).items():
+        self._calls += 1
+        content = self._calls % self._content_every == 0
+        for feature, value in features_of(classification, content=content).items():
             counts[feature][value] += 1
 
     def windows(self, feature: str) -> tuple[Counter[str], Counter[str]]:

@@ -56,6 +56,8 @@ def diff_policies(old_text: str, new_text: str, *, old_label: str = "old", new_l
 
 def _plain(value: Any) -> Any:
     """Turn dataclasses, frozensets and odd values into JSON-safe data."""
+    if isinstance(value, Classification):
+        return _plain(value.as_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

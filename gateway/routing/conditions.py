@@ -62,11 +62,13 @@ def failed_conditions(when: When, facts: RequestFacts) -> list[str]:
     if when.domain is not None and (reason := _listed("domain", c.domain, when.domain)):
         failed.append(reason)
     if when.needs is not None:
-        missing = [n for n in when.needs if not getattr(c.needs, _NEED_FLAGS[n])]
+        missing = [n for n in when.needs if not getattr(c.needs_bound(), _NEED_FLAGS[n])]
         if missing:
             failed.append(f"request does not need {missing}")
-    if when.prompt_tokens is not None and not when.prompt_tokens.holds(c.needs.prompt_tokens):
-        failed.append(f"prompt tokens {c.needs.prompt_tokens} outside {when.prompt_tokens.describe()}")
+    if when.prompt_tokens is not None:
+        prompt_tokens = c.needs_bound().prompt_tokens  # exact (only the output estimate may be pending)
+        if not when.prompt_tokens.holds(prompt_tokens):
+            failed.append(f"prompt tokens {prompt_tokens} outside {when.prompt_tokens.describe()}")
     failed.extend(_caller_failures(when, facts))
     if when.any_of is not None:
         branches = [failed_conditions(branch, facts) for branch in when.any_of]

@@ -214,7 +214,11 @@ def _build_chain(
             dropped.sensitive.append(name)
             steps.append(f"{name}: dropped, external and the request must stay internal")
             return False
-        lacking = missing_capability(target, classification.needs)
+        # At the ceiling of the output estimate a target that fits certainly fits: only a target that may
+        # not fit needs the request's task judged (the estimate depends on it).
+        lacking = missing_capability(target, classification.needs_bound())
+        if lacking is not None:
+            lacking = missing_capability(target, classification.needs)
         if lacking:
             dropped.incapable.append(f"{name} ({lacking})")
             steps.append(f"{name}: dropped, {lacking}")
@@ -226,11 +230,13 @@ def _build_chain(
         return True
 
     if rule.candidates is not None:
+        # Only "cheapest" reads the output estimate; the other strategies need nothing judged.
+        cheapest = rule.strategy in (None, "cheapest")
         primary = order_by_strategy(
             [n for n in _unique(list(rule.candidates)) if usable(n)],
             strategy=rule.strategy or "cheapest",
             policy=policy,
-            needs=classification.needs,
+            needs=classification.needs if cheapest else classification.needs_bound(),
             target_stats=target_stats,
             weights=rule.weights,
             rng=rng,

@@ -146,7 +146,7 @@ class ChatService:
         return {**body, "messages": messages}, citations
 
     async def admit(self, ctx: CallContext, route: Route, *, max_output_tokens: int | None) -> None:
-        prompt_tokens = route.classification.needs.prompt_tokens
+        prompt_tokens = route.classification.needs_bound().prompt_tokens
         await self.admissions.admit(
             ctx, prompt_tokens=lambda: prompt_tokens, max_output_tokens=max_output_tokens
         )

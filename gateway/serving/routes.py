@@ -116,7 +116,7 @@ class Router:
     def route(self, principal: Principal, body: dict[str, Any], requested_model: str) -> Route:
         """Classify and decide; a refusal (blocked, sensitive with no internal target, not allowed) raises."""
         runtime = self.runtime()
-        classification = runtime.classifier.classify(body)
+        classification = runtime.classifier.classify(body, lazy=True)
         if self._drift is not None:
             self._drift.observe(classification)
         decision = decide(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -35,7 +34,48 @@ def test_record_fields(classifier: Classifier) -> None:
     )
     assert result.extra["classifier_version"] == "1"
     assert result.extra["prompt_tokens_exact"] is True
-    dataclasses.replace(result)  # the record stays a plain frozen dataclass
+    with pytest.raises(AttributeError):
+        result.task = "code"  # type: ignore[misc]  # the record is immutable
+
+
+LAZY_BODIES = [
+    chat("My name is Jessica Solomina. Solve 3x + 5 = 20 step by step."),
+    chat("Say hello in five words.", max_tokens=16),
+    chat("Summarise this: " + "The quarterly report shows growth in every region. " * 30),
+    chat("Translate to French: where is the station?"),
+    chat("write a python function that parses ISO dates", max_completion_tokens=300),
+    {"model": "m", "system": "be brief", "messages": [{"role": "user", "content": "why is the sky blue?"}]},
+    chat([{"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": "x"}}]),
+    {"model": "m", "messages": "not a list"},
+    {},
+]
+
+
+@pytest.mark.parametrize("body", LAZY_BODIES)
+def test_lazy_record_equals_eager(classifier: Classifier, body: dict[str, Any]) -> None:
+    eager = classifier.classify(body)
+    lazy = classifier.classify(body, lazy=True)
+    assert eager.assessed and not lazy.assessed
+    # What every call needs is there without judging the content.
+    assert lazy.sensitivity == eager.sensitivity
+    assert not lazy.assessed
+    # Reading any content field judges them all, once, to the same values as the eager path.
+    assert lazy.task == eager.task and lazy.assessed
+    assert lazy == eager
+    assert lazy.needs == eager.needs and lazy.extra == eager.extra
+
+
+def test_lazy_needs_settled_by_max_tokens(classifier: Classifier) -> None:
+    with_max = classifier.classify(chat("hello", max_tokens=20), lazy=True)
+    assert with_max.needs.expected_output_tokens == 20 and not with_max.assessed
+    without = classifier.classify(chat("hello"), lazy=True)
+    assert without.needs.expected_output_tokens == without.extra["output_tokens_estimate"]
+    assert without.assessed  # the estimate depends on the task
+
+
+def test_record_needs_every_field_or_a_thunk() -> None:
+    with pytest.raises(TypeError):
+        Classification(sensitivity=classify_text("hi"))
 
 
 def test_prompt_tokens_count_messages_like_openai(classifier: Classifier) -> None:
