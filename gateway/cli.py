@@ -35,6 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from gateway.api.protocol import GatewayHttpProtocol
     from gateway.app import create_app, master_key_for
     from gateway.providers.registry import plan_upstreams
 
@@ -75,7 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "host": settings.host,
         "port": settings.port,
         "loop": "uvloop",
-        "http": "httptools",
+        # uvicorn's httptools protocol, serving the per-call routes without the ASGI layer (see the module).
+        "http": GatewayHttpProtocol,
         "access_log": False,
         "log_level": settings.log_level.lower(),
         "timeout_graceful_shutdown": int(settings.shutdown_grace_s),

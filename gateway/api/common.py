@@ -20,7 +20,7 @@ class ClientGone(Exception):
     """The client disconnected before its request body arrived."""
 
 
-def _too_large(max_bytes: int) -> GatewayError:
+def too_large(max_bytes: int) -> GatewayError:
     return GatewayError(413, f"request body over the {max_bytes} byte limit", code="request_too_large")
 
 
@@ -32,7 +32,7 @@ async def read_asgi_body(receive: Receive, declared_length: str | None, max_byte
         except ValueError:
             raise GatewayError(400, "invalid Content-Length header", code="invalid_request") from None
         if declared > max_bytes:
-            raise _too_large(max_bytes)
+            raise too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -43,7 +43,7 @@ async def read_asgi_body(receive: Receive, declared_length: str | None, max_byte
         if chunk:
             size += len(chunk)
             if size > max_bytes:
-                raise _too_large(max_bytes)
+                raise too_large(max_bytes)
             chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

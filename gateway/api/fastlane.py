@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,13 +23,14 @@ from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
 from gateway.observability.middleware import RequestIds, reply_id_headers
 from gateway.serving.chat import JsonReply, StreamReply
+from gateway.serving.streaming import close_quietly
 
 log = logging.getLogger("gateway.api")
 
 Handler = Callable[[Any, Principal, dict[str, Any], str], Awaitable[Any]]
 
-_JSON = (b"content-type", b"application/json")
-_SSE = [
+JSON_HEADER = (b"content-type", b"application/json")
+SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
@@ -55,66 +57,108 @@ ROUTES: dict[str, tuple[Handler, str]] = {
 }
 
 
+@dataclass(slots=True)
+class Answer:
+    """What a fast-lane call answers: a whole JSON reply, or the head of a stream and its body."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]  # besides content-type and content-length
+    body: bytes = b""
+    stream: StreamReply | None = None
+
+
+# Reads the whole request body given its declared length and the size limit; raises GatewayError (413, 400)
+# or ClientGone. The ASGI adapter reads through `receive`; the gateway's own HTTP protocol has it in hand.
+BodyReader = Callable[[str | None, int], Awaitable[bytes]]
+
+
 class FastLane:
+    """The per-call routes, in front of the FastAPI app. `answer` is the lane itself, whatever serves HTTP:
+    as an ASGI app (`__call__`) it runs under any ASGI server; `gateway serve` runs it under its own
+    protocol (gateway/api/protocol.py), which skips the ASGI messages for these routes."""
+
     def __init__(self, app: ASGIApp, *, state: Any, ids: RequestIds) -> None:
         self.app = app
         self.state = state
         self.ids = ids
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = ROUTES.get(scope["path"]) if scope["type"] == "http" else None
-        if route is None:
-            await self.app(scope, receive, send)
-            return
+    async def answer(
+        self, path: str, method: str, raw_headers: Iterable[tuple[bytes, bytes]], read_body: BodyReader
+    ) -> Answer | None:
+        """The reply to one call on a fast-lane route; None when the client left before its body arrived.
+        While the returned stream (if any) is being relayed the call counts as in flight: the sender
+        calls `done()` when it ends."""
+        route = ROUTES[path]
         request_id = self.ids.next()
-        id_headers = reply_id_headers(request_id, scope["headers"])
-        if scope["method"] != "POST":
+        id_headers = reply_id_headers(request_id, raw_headers)
+        if method != "POST":
             error = GatewayError(405, "method not allowed: use POST", code="method_not_allowed")
-            await _send_json(send, 405, orjson.dumps(error.body()), [*id_headers, (b"allow", b"POST")])
-            return
-        anthropic_shape = scope["path"] == "/v1/messages"
-        in_flight = self.state.metrics.in_flight
-        in_flight.inc()
+            return Answer(405, [*id_headers, (b"allow", b"POST")], orjson.dumps(error.body()))
+        anthropic_shape = path == "/v1/messages"
+        self.state.metrics.in_flight.inc()
+        streaming = False
         try:
             try:
-                reply = await self._handle(route, scope, receive, request_id)
+                reply = await self._handle(route, raw_headers, read_body, request_id)
             except GatewayError as error:
                 body = error.anthropic_body() if anthropic_shape else error.body()
                 extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
-                await _send_json(send, error.status, orjson.dumps(body), [*id_headers, *extra])
-                return
+                return Answer(error.status, [*id_headers, *extra], orjson.dumps(body))
             except ClientGone:
-                return
+                return None
             except Exception:
-                log.exception("unhandled error on %s", scope["path"])
+                log.exception("unhandled error on %s", path)
                 internal = GatewayError(500, "internal error", code="internal_error")
-                await _send_json(
-                    send,
-                    500,
-                    orjson.dumps(internal.anthropic_body() if anthropic_shape else internal.body()),
-                    id_headers,
-                )
-                return
+                body = internal.anthropic_body() if anthropic_shape else internal.body()
+                return Answer(500, id_headers, orjson.dumps(body))
             if isinstance(reply, StreamReply):
-                await _send_stream(send, receive, reply, id_headers)
-            elif isinstance(reply, JsonReply):
-                await _send_json(send, 200, orjson.dumps(reply.body), [*id_headers, *_target_headers(reply)])
-            else:
-                await _send_json(send, 200, orjson.dumps(reply), id_headers)
+                streaming = True
+                return Answer(200, [*id_headers, *_target_headers(reply)], stream=reply)
+            if isinstance(reply, JsonReply):
+                return Answer(200, [*id_headers, *_target_headers(reply)], orjson.dumps(reply.body))
+            return Answer(200, id_headers, orjson.dumps(reply))
         finally:
-            in_flight.dec()
+            if not streaming:
+                self.state.metrics.in_flight.dec()
+
+    def done(self) -> None:
+        """A stream answered by `answer` has ended (relayed, failed or abandoned)."""
+        self.state.metrics.in_flight.dec()
 
     async def _handle(
-        self, route: tuple[Handler, str], scope: Scope, receive: Receive, request_id: str
+        self,
+        route: tuple[Handler, str],
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        read_body: BodyReader,
+        request_id: str,
     ) -> Any:
         handler, needed_scope = route
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers}
         state = self.state
         principal: Principal = state.auth.authenticate_sync(headers)
         if not principal.is_admin and needed_scope not in principal.scopes:
             raise GatewayError(403, f"this key lacks the '{needed_scope}' scope", code="missing_scope")
-        raw = await read_asgi_body(receive, headers.get("content-length"), state.settings.max_request_bytes)
+        raw = await read_body(headers.get("content-length"), state.settings.max_request_bytes)
         return await handler(state, principal, parse_json_object(raw), request_id)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in ROUTES:
+            await self.app(scope, receive, send)
+            return
+
+        def read_body(declared: str | None, limit: int) -> Awaitable[bytes]:
+            return read_asgi_body(receive, declared, limit)
+
+        answer = await self.answer(scope["path"], scope["method"], scope["headers"], read_body)
+        if answer is None:
+            return
+        if answer.stream is None:
+            await _send_json(send, answer.status, answer.body, answer.headers)
+            return
+        try:
+            await _send_stream(send, receive, answer.stream, answer.headers)
+        finally:
+            self.done()
 
 
 def _target_headers(reply: JsonReply | StreamReply) -> list[tuple[bytes, bytes]]:
@@ -135,23 +179,17 @@ async def _send_json(send: Send, status: int, body: bytes, headers: list[tuple[b
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers],
+            "headers": [JSON_HEADER, (b"content-length", str(len(body)).encode()), *headers],
         }
     )
     await send({"type": "http.response.body", "body": body})
 
 
 async def _send_stream(
-    send: Send, receive: Receive, reply: StreamReply, id_headers: list[tuple[bytes, bytes]]
+    send: Send, receive: Receive, reply: StreamReply, headers: list[tuple[bytes, bytes]]
 ) -> None:
     """Relay the stream; when the client goes away, cancel it: the upstream is closed, the call recorded."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [*_SSE, *id_headers, *_target_headers(reply)],
-        }
-    )
+    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
 
     async def pump(body: AsyncIterator[bytes]) -> None:
         async for chunk in body:
@@ -175,3 +213,4 @@ async def _send_stream(
                 await task
             except (asyncio.CancelledError, OSError):
                 pass
+        await close_quietly(reply.body)  # the upstream released and the call recorded, whatever happened

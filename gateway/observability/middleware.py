@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,7 +25,9 @@ class RequestIds:
         return f"{self._prefix}{next(self._counter):08x}"
 
 
-def reply_id_headers(request_id: str, raw_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def reply_id_headers(
+    request_id: str, raw_headers: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
     """The id headers for a reply: ours, plus the caller's client id when it is well formed."""
     out = [(b"x-request-id", request_id.encode())]
     for name, value in raw_headers:
