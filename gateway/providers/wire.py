@@ -275,6 +275,10 @@ class Connection(asyncio.Protocol):
         ex.wake()
 
     # ---- httptools callbacks
+    def on_message_begin(self) -> None:
+        if self.ex is None:  # more bytes after the response we asked for: the connection is not sound
+            self.shut()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         ex = self.ex
         if ex is None:

@@ -420,6 +420,22 @@ async def test_429_with_retry_after_500_and_a_body_that_is_not_json() -> None:
         await server.stop()
 
 
+async def test_bytes_beyond_the_response_retire_the_connection() -> None:
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(response({"n": len(server.requests)}) + response({"unasked": True}))
+        return True
+
+    server = await serve(handler)
+    client = client_for(server)
+    try:
+        assert await client.post_json("/a", {}) == {"n": 1}
+        assert await client.post_json("/a", {}) == {"n": 2}  # not the stray reply: a fresh connection
+        assert server.connections == 2
+    finally:
+        await client.close()
+        await server.stop()
+
+
 async def test_malformed_http_is_a_protocol_error() -> None:
     async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: nope\r\n\r\n{}")
@@ -686,6 +702,8 @@ def test_on_uvloop(tmp_path: Path) -> None:
                 await asyncio.gather(*(client.post_json("/a", {}) for _ in range(4)))
                 await asyncio.gather(*(tls.post_json("/a", {}) for _ in range(4)))
             assert server.connections <= 4 and tls_server.connections <= 4
+            for c in (client, tls):  # the stale-connection probe can see uvloop's sockets (TLS too)
+                assert c._pool is not None and all(conn.fd >= 0 for conn in c._pool.conns)
             lines: AsyncIterator[bytes] = streamer.stream_lines("/s", {})
             assert len([line async for line in lines if line]) == 201
             stream = streamer.stream_lines("/s", {})
