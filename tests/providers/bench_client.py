@@ -21,6 +21,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+import psutil
 import uvloop
 
 from gateway.providers.http import UpstreamClient
@@ -45,7 +46,9 @@ def old_client_module() -> types.ModuleType:
     return module
 
 
-async def run_round(client: Any, calls: int, concurrency: int) -> tuple[float, float]:
+async def run_round(
+    client: Any, calls: int, concurrency: int, sim: psutil.Process | None = None
+) -> tuple[float, float, float]:
     per_worker = calls // concurrency
 
     async def worker() -> None:
@@ -53,11 +56,13 @@ async def run_round(client: Any, calls: int, concurrency: int) -> tuple[float, f
             reply = await client.post_json("/chat/completions", BODY)
             assert reply["choices"]
 
+    sim0 = sum(sim.cpu_times()[:2]) if sim is not None else 0.0
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    sim_cpu = sum(sim.cpu_times()[:2]) - sim0 if sim is not None else 0.0
     n = per_worker * concurrency
-    return cpu / n * 1e6, n / wall
+    return cpu / n * 1e6, n / wall, sim_cpu / n * 1e6
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -77,11 +82,12 @@ async def main(args: argparse.Namespace) -> None:
             }
             for client in clients.values():  # warm up: open the connections, fill caches
                 await run_round(client, args.concurrency * 20, args.concurrency)
-            results: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
+            sim_proc = psutil.Process(sim.proc.pid)
+            results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in clients}
             for r in range(args.rounds):
                 order = list(clients.items()) if r % 2 == 0 else list(reversed(clients.items()))
                 for name, client in order:
-                    results[name].append(await run_round(client, args.calls, args.concurrency))
+                    results[name].append(await run_round(client, args.calls, args.concurrency, sim_proc))
             for client in clients.values():
                 await client.close()
         finally:
@@ -89,12 +95,14 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{args.rounds} interleaved rounds of {args.calls} calls, {args.concurrency} concurrent callers")
     medians = {}
     for name, rows in results.items():
-        cpus = sorted(c for c, _ in rows)
-        rates = sorted(w for _, w in rows)
+        cpus = sorted(row[0] for row in rows)
+        rates = sorted(row[1] for row in rows)
+        sims = sorted(row[2] for row in rows)
         medians[name] = cpus[len(cpus) // 2]
         print(
             f"  {name:15s} CPU/call median {medians[name]:6.1f} µs"
-            f" (min {cpus[0]:.1f}, max {cpus[-1]:.1f}); calls/s median {rates[len(rates) // 2]:.0f}"
+            f" (min {cpus[0]:.1f}, max {cpus[-1]:.1f}); calls/s median {rates[len(rates) // 2]:.0f};"
+            f" simulator CPU/call median {sims[len(sims) // 2]:.1f} µs"
         )
     old, new = medians["aiohttp (old)"], medians["protocol (new)"]
     print(f"  new/old CPU per call: {new / old:.2f} (saves {old - new:.1f} µs per call)")
