@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from gateway.classify.hits import Hit, lower_same_length
+from gateway.classify.hits import Hit, has_digit, lower_same_length
 from gateway.classify.lexicon import Lexicon
 
 STREET_TYPES = (
@@ -105,6 +105,8 @@ class AddressFinder:
         return False
 
     def find(self, text: str) -> list[Hit]:
+        if not has_digit(text):
+            return []  # every pattern below needs a digit (a house number, postcode, box or unit number)
         hits: list[Hit] = []
         lowered = lower_same_length(text)
 

@@ -7,7 +7,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from gateway.classify.hits import Hit, lower_same_length
+from gateway.classify.hits import Hit, has_digit, lower_same_length
 
 # ISO 13616 IBAN lengths by country (the common ones; others fall back to the mod-97 check alone).
 IBAN_LENGTHS = {
@@ -171,13 +171,17 @@ def _is_ip(candidate: str) -> bool:
     return True
 
 
-def find_ip_addresses(text: str) -> Iterator[Hit]:
-    for match in IPV4.finditer(text):
-        value = match.group()
-        if _is_ip(value):
-            # Loopback, unspecified and netmask-looking values identify nobody.
-            weak = value.startswith(("127.", "0.", "255.")) or value.endswith(".0")
-            yield Hit("ip_address", "personal", 0.5 if weak else 0.85, match.start(), match.end())
+def find_ip_addresses(text: str, *, digits: bool = True) -> Iterator[Hit]:
+    """IPv4 (needs digits: skipped when the caller knows there are none) and IPv6 (needs colons)."""
+    if digits:
+        for match in IPV4.finditer(text):
+            value = match.group()
+            if _is_ip(value):
+                # Loopback, unspecified and netmask-looking values identify nobody.
+                weak = value.startswith(("127.", "0.", "255.")) or value.endswith(".0")
+                yield Hit("ip_address", "personal", 0.5 if weak else 0.85, match.start(), match.end())
+    if ":" not in text:
+        return
     for match in IPV6.finditer(text):
         value = match.group()
         groups = [group for group in value.split(":") if group]
@@ -226,17 +230,22 @@ def find_phones(text: str, *, taken: list[tuple[int, int]]) -> Iterator[Hit]:
 
 
 def find_identifiers(text: str) -> list[Hit]:
-    """Every structured identifier in text; phones are looked for only outside the other matches."""
+    """Every structured identifier in text; phones are looked for only outside the other matches.
+
+    Every pattern but two needs a digit (\\d), e-mail needs "@" and IPv6 needs ":": most prompts have none
+    of these, and then no pattern runs (each costs a scan of the whole text)."""
     hits: list[Hit] = []
-    for finder in (
-        find_emails,
-        find_cards,
-        find_ibans,
-        find_national_ids,
-        find_ip_addresses,
-        find_birth_dates,
-    ):
-        hits.extend(finder(text))
+    if "@" in text:
+        hits.extend(find_emails(text))
+    digits = has_digit(text)
+    if digits:
+        hits.extend(find_cards(text))
+        hits.extend(find_ibans(text))
+        hits.extend(find_national_ids(text))
+    hits.extend(find_ip_addresses(text, digits=digits))
+    if not digits:
+        return hits
+    hits.extend(find_birth_dates(text))
     taken = [(hit.start, hit.end) for hit in hits]
     hits.extend(find_phones(text, taken=taken))
     return hits
