@@ -156,9 +156,13 @@ class Connection(asyncio.Protocol):
             return
         self.ex = None
         ex.conn = None
-        if not self.received:
+        if ex.error is not None:
+            pass  # already failed (a scheduled fail() is on its way)
+        elif not self.received:
             ex.unanswered = True
-            ex.error = UpstreamError("connect", "upstream closed the connection before answering")
+            ex.error = UpstreamError(
+                "connect", "upstream closed the connection before answering (the request was not resent)"
+            )
         elif ex.status and not ex.framed and not ex.interim:
             self._finish(ex)  # a body delimited by the connection closing: EOF is its end
             return
