@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import gzip
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 _DATA_FILE = "lexicon.tsv.gz"
@@ -16,6 +16,18 @@ class Lexicon:
     """Lowercased token -> flags: f first name, l last name, w also a common word, c common non-name word."""
 
     entries: dict[str, str]
+    # Derived sets, so that a whole text's words can be checked at once (frozenset.isdisjoint runs in C).
+    first_names: frozenset[str] = field(init=False, repr=False, compare=False)  # is_first_name
+    names: frozenset[str] = field(init=False, repr=False, compare=False)  # is_name
+
+    def __post_init__(self) -> None:
+        entries = self.entries
+        first = frozenset(t for t, flags in entries.items() if "f" in flags and "w" not in flags)
+        names = frozenset(
+            t for t, flags in entries.items() if flags and "w" not in flags and "c" not in flags
+        )
+        object.__setattr__(self, "first_names", first)
+        object.__setattr__(self, "names", names)
 
     def flags(self, token: str) -> str:
         return self.entries.get(token.lower(), "")

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import NamedTuple
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from itertools import compress, count
+from operator import itemgetter
+from typing import NamedTuple, Protocol
 
 from gateway.classify.hits import Hit, lower_same_length
 from gateway.classify.lexicon import Lexicon
@@ -86,7 +90,7 @@ def _starts_sentence(text: str, start: int) -> bool:
     return j < 0 or text[j] in SENTENCE_PUNCTUATION
 
 
-class Token(NamedTuple):  # a NamedTuple: built for every word, and cheaper to build than a dataclass
+class Token(NamedTuple):
     text: str
     base: str  # without a possessive 's
     start: int
@@ -96,44 +100,156 @@ class Token(NamedTuple):  # a NamedTuple: built for every word, and cheaper to b
     possessive: bool
 
 
+def _mask(text: str) -> str:
+    """text with URLs, e-mails and code spans blanked out (same length, so offsets still point into text).
+    Each kind needs a literal ("://", "www.", "@", "`"); without them the costly pattern is not run."""
+    if "://" not in text and "www." not in text and "@" not in text and "`" not in text:
+        return text
+    return SKIP_SPANS.sub(lambda m: " " * len(m.group()), text)
+
+
+def _token(text: str, match: re.Match[str], lowercase_names: frozenset[str]) -> Token:
+    start, end = match.span()
+    word = match.group()
+    possessive = word.endswith(("'s", "’s")) and len(word) > 3
+    base = word[:-2] if possessive else word
+    capitalised = (base[0].isupper() and not (len(base) > 1 and base.isupper())) or base in lowercase_names
+    # Only capitalised words ever ask whether they open a sentence: skip the look-back for the rest.
+    sentence_start = capitalised and _starts_sentence(text, start)
+    return Token(word, base, start, end, capitalised, sentence_start, possessive)
+
+
 def tokenize(text: str, *, lowercase_names: frozenset[str] = frozenset()) -> list[Token]:
     """Word tokens with the facts the rules need; words inside URLs, e-mails and code spans are left out.
     In text written all in lower case, words in lowercase_names count as capitalised."""
-    # Blank out URLs, e-mails and code spans (same length, so offsets still point into text).
-    masked = SKIP_SPANS.sub(lambda m: " " * len(m.group()), text)
-    tokens: list[Token] = []
-    for match in WORD.finditer(masked):
-        start, end = match.span()
-        word = match.group()
-        possessive = word.endswith(("'s", "’s")) and len(word) > 3
-        base = word[:-2] if possessive else word
-        capitalised = (
-            base[0].isupper() and not (len(base) > 1 and base.isupper())
-        ) or base in lowercase_names
-        # Only capitalised words ever ask whether they open a sentence: skip the look-back for the rest.
-        sentence_start = capitalised and _starts_sentence(text, start)
-        tokens.append(Token(word, base, start, end, capitalised, sentence_start, possessive))
-    return tokens
+    return [_token(text, match, lowercase_names) for match in WORD.finditer(_mask(text))]
 
 
-@dataclass(frozen=True, slots=True)
+class _Tokens(Protocol):
+    """What the rules read from the tokens: a list of them, or _LazyTokens."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int, /) -> Token: ...
+
+
+class _LazyTokens:
+    """The tokens of tokenize(), each built on first use. The rules score capitalised words, words a cue
+    introduces and lowercase first names, and look at their neighbours; most words are none of these, and
+    building a Token for every word cost more than all the rules together."""
+
+    def __init__(self, text: str, matches: list[re.Match[str]], lowercase_names: frozenset[str]) -> None:
+        self.text = text
+        self.matches = matches
+        self.lowercase_names = lowercase_names
+        self.built: list[Token | None] = [None] * len(matches)
+
+    def __len__(self) -> int:
+        return len(self.matches)
+
+    def __getitem__(self, i: int) -> Token:
+        token = self.built[i]
+        if token is None:
+            token = self.built[i] = _token(self.text, self.matches[i], self.lowercase_names)
+        return token
+
+
+# Words any of whose presence lets NAME_INTROS[2] match (checked in the lowered text before running it).
+_INTRO_WORDS = (
+    "call", "known as", "named", "aka", "a.k.a.", "dear", "attn", "attention", "signed", "regards,",
+    "sincerely,", "best,", "cheers,", "yours,",
+)  # fmt: skip
+
+
+TITLE_WORDS = frozenset(TITLE.pattern.split("(?:")[1].split(")")[0].split("|"))
+# What the word before a name must be (lowered) for RELATION_BEFORE to end at the name: a relation ("son",
+# "co-worker", "account holder"), possibly with 's, "name", "is" glued on, or "name"/"is" themselves.
+RELATION_TAIL = re.compile(rf"(?:{RELATION}|holder)(?:'s|’s)?(?:name(?:is)?)?|name(?:is)?|is")
+SEPARATORS = re.compile(r"['’-]")
+
+
 class _Cues:
-    """Start offsets of the words that follow each kind of cue (found in one pass per cue)."""
+    """Start offsets of the words that follow each kind of cue, one pass over the text per cue kind. A kind
+    is looked for only when a token asks about it (titles, relations: capitalised words; soft intros: words
+    that look like names), and intros not at all when the words they need are absent. Title and relation
+    cues are asked about for every capitalised word: the word before it is checked first, and the text is
+    scanned only when that word could end such a cue."""
 
-    title: frozenset[int]
-    intro: frozenset[int]
-    relation: frozenset[int]
-    soft: frozenset[int]
+    def __init__(self, text: str, *, masked: bool) -> None:
+        self.lowered = lower_same_length(text)  # the cue patterns are written in lower case
+        # The checks of the word before rely on tokens covering all text: not so when spans were masked.
+        self.masked = masked
+        self._title: frozenset[int] | None = None
+        self._intro: frozenset[int] | None = None
+        self._relation: frozenset[int] | None = None
+        self._soft: frozenset[int] | None = None
 
-    @classmethod
-    def find(cls, text: str) -> _Cues:
-        lowered = lower_same_length(text)  # the cue patterns are written in lower case
+    def _ends(self, pattern: re.Pattern[str]) -> frozenset[int]:
+        return frozenset(m.end() for m in pattern.finditer(self.lowered))
 
-        def ends(pattern: re.Pattern[str]) -> frozenset[int]:
-            return frozenset(m.end() for m in pattern.finditer(lowered))
+    @property
+    def title(self) -> frozenset[int]:
+        if self._title is None:
+            self._title = self._ends(TITLE)
+        return self._title
 
-        intro = frozenset().union(*(ends(pattern) for pattern in NAME_INTROS))
-        return cls(ends(TITLE), intro, ends(RELATION_BEFORE), ends(SOFT_INTRO))
+    @property
+    def intro(self) -> frozenset[int]:
+        if self._intro is None:
+            lowered = self.lowered
+            found: set[int] = set()
+            if "nam" in lowered:
+                found |= self._ends(NAME_INTROS[0])
+                if "name" in lowered and "?" in lowered:
+                    found |= self._ends(NAME_INTROS[1])
+            if any(word in lowered for word in _INTRO_WORDS):
+                found |= self._ends(NAME_INTROS[2])
+            self._intro = frozenset(found)
+        return self._intro
+
+    @property
+    def relation(self) -> frozenset[int]:
+        if self._relation is None:
+            self._relation = self._ends(RELATION_BEFORE)
+        return self._relation
+
+    def after_title(self, tokens: _LazyTokens, i: int) -> bool:
+        """Whether tokens[i] follows a title ("Dr. ", "mrs "). A TITLE match that ends at a word is the
+        word before it (or that word's last part after a hyphen or apostrophe), maybe a dot, then spaces."""
+        start = tokens.matches[i].start()
+        if not self.masked:
+            if i == 0:
+                return False
+            previous_start, previous_end = tokens.matches[i - 1].span()
+            gap = self.lowered[previous_end:start]
+            if gap[:1] == ".":
+                gap = gap[1:]
+            if not gap.isspace():
+                return False
+            word = self.lowered[previous_start:previous_end]
+            if word not in TITLE_WORDS and SEPARATORS.split(word)[-1] not in TITLE_WORDS:
+                return False
+        return start in self.title
+
+    def after_relation(self, tokens: _LazyTokens, i: int) -> bool:
+        """Whether tokens[i] follows a relation ("my son ", "her colleague's name is "). Such a match ends
+        in the relation, "'s", "name" or "is" as the word before, then only spaces, commas or colons."""
+        start = tokens.matches[i].start()
+        if not self.masked:
+            if i == 0:
+                return False
+            previous_start, previous_end = tokens.matches[i - 1].span()
+            gap = self.lowered[previous_end:start]
+            if gap.replace(",", "").replace(":", "").strip():
+                return False
+            if not RELATION_TAIL.fullmatch(self.lowered, previous_start, previous_end):
+                return False
+        return start in self.relation
+
+    @property
+    def soft(self) -> frozenset[int]:
+        if self._soft is None:
+            self._soft = self._ends(SOFT_INTRO)
+        return self._soft
 
 
 class NameFinder:
@@ -154,24 +270,69 @@ class NameFinder:
         """In all-lowercase text ("my name is tracy sukhorukova") names are known only from the gazetteer."""
         if text.lower() != text:  # some capital letter: capitals tell names apart
             return frozenset()
-        return frozenset(
-            m.group() for m in WORD.finditer(text) if self.lexicon.is_name(m.group()) and len(m.group()) > 2
-        )
+        # Lowercase text's words are their own lowercase form, the lexicon's key: one set intersection.
+        return frozenset(w for w in self.lexicon.names.intersection(WORD.findall(text)) if len(w) > 2)
 
-    def find(self, text: str) -> list[Hit]:
-        tokens = tokenize(text, lowercase_names=self._lowercase_names(text))
-        cues = _Cues.find(text)
-        cued = [self._score_context(text, tokens, i, cues) for i in range(len(tokens))]
-        scores = [max(self._score_alone(text, tokens, i), cue) for i, cue in enumerate(cued)]
-        self._score_pairs(text, tokens, scores)
-        self._drop_organisations(text, tokens, scores, cued)
+    def _lowercase_first_names(self, text: str, words: list[str]) -> list[int]:
+        """Indexes of the words that may be lowercase first names (the pair rule's "tracy sukhorukova"):
+        a superset, the rule checks each; usually none, found with one set operation."""
+        first_names = self.lexicon.first_names
+        if first_names.isdisjoint(words):
+            if "'s" not in text and "’s" not in text:
+                return []
+            possessive = [w[:-2] for w in words if w.endswith(("'s", "’s"))]
+            if first_names.isdisjoint(possessive):
+                return []
         return [
-            Hit("person", "personal", round(score, 2), token.start, token.end)
-            for token, score in zip(tokens, scores, strict=True)
-            if score > 0
+            i
+            for i, w in enumerate(words)
+            if w in first_names or (w.endswith(("'s", "’s")) and w[:-2] in first_names)
         ]
 
-    def _score_alone(self, text: str, tokens: list[Token], i: int) -> float:
+    def find(self, text: str) -> list[Hit]:
+        masked = _mask(text)
+        matches = list(WORD.finditer(masked))
+        if not matches:
+            return []
+        words: list[str] = list(map(re.Match.group, matches))
+        lowercase_names = self._lowercase_names(text)
+        tokens = _LazyTokens(text, matches, lowercase_names)
+        cues = _Cues(text, masked=masked is not text)
+        # Only capitalised words, words a cue introduces and lowercase first names can score; the rules
+        # give every other word 0. Capitalised words start with an upper-case letter (or, in lowercase
+        # text, are known names): found by a look at first letters, then checked in full.
+        maybe_capitalised = list(compress(count(), map(str.isupper, map(itemgetter(0), words))))
+        if lowercase_names:
+            maybe_capitalised += [
+                i
+                for i, w in enumerate(words)
+                if w in lowercase_names or (w.endswith(("'s", "’s")) and w[:-2] in lowercase_names)
+            ]
+        capitalised = sorted(i for i in set(maybe_capitalised) if tokens[i].capitalised)
+        scored = set(capitalised)
+        if cues.intro:
+            starts = list(map(re.Match.start, matches))
+            for end in cues.intro:
+                i = bisect_left(starts, end)
+                if i < len(starts) and starts[i] == end:
+                    scored.add(i)
+        cued: defaultdict[int, float] = defaultdict(float)
+        scores: defaultdict[int, float] = defaultdict(float)
+        for i in sorted(scored):
+            cued[i] = self._score_context(text, tokens, i, cues)
+            scores[i] = max(self._score_alone(text, tokens, i), cued[i])
+        is_capitalised = frozenset(capitalised)
+        pairs = {i for i in capitalised if i + 1 in is_capitalised}
+        pairs.update(i for i in self._lowercase_first_names(text, words) if i + 1 < len(tokens))
+        self._score_pairs(text, tokens, scores, sorted(pairs))
+        self._drop_organisations(text, tokens, scores, cued, [i for i in capitalised if scores[i] > 0])
+        return [
+            Hit("person", "personal", round(scores[i], 2), tokens[i].start, tokens[i].end)
+            for i in sorted(scores)
+            if scores[i] > 0
+        ]
+
+    def _score_alone(self, text: str, tokens: _Tokens, i: int) -> float:
         """A capitalised first name that is not also a word counts by itself; a surname counts only
         mid-sentence, alone (not in a run of capitalised words) and not after a place preposition."""
         token = tokens[i]
@@ -189,7 +350,7 @@ class NameFinder:
             return 0.55
         return 0.4
 
-    def _score_context(self, text: str, tokens: list[Token], i: int, cues: _Cues) -> float:
+    def _score_context(self, text: str, tokens: _LazyTokens, i: int, cues: _Cues) -> float:
         token = tokens[i]
         introduced = token.start in cues.intro
         if not token.capitalised and not introduced:
@@ -199,17 +360,18 @@ class NameFinder:
         flags = lex.flags(token.base)
         known_name = bool(flags) and "c" not in flags and ("w" not in flags or "f" in flags or "l" in flags)
         score = 0.0
-        if token.start in cues.title and token.capitalised:
+        if token.capitalised and cues.after_title(tokens, i):
             score = max(score, 0.9)
         if introduced and not lex.is_word(token.base):
             if token.capitalised or known_name or lex.is_unknown(token.base):
                 score = max(score, 0.9 if token.capitalised else 0.75)
         elif introduced and token.capitalised:
             score = max(score, 0.75)  # "call me Will": the cue outweighs the word
-        if token.capitalised and token.start in cues.relation:
+        name_like = self._name_like(token)
+        if token.capitalised and cues.after_relation(tokens, i):
             # "my kid Mali": the relation word outweighs the name doubling as a word
-            score = max(score, 0.85 if self._name_like(token) else 0.75)
-        if not self._name_like(token):
+            score = max(score, 0.85 if name_like else 0.75)
+        if not name_like:
             if token.sentence_start and token.capitalised and ("f" in flags or "l" in flags):
                 rest = text[token.end : token.end + 160]
                 following = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -237,10 +399,14 @@ class NameFinder:
             score = max(score, 0.75)
         return score
 
-    def _score_pairs(self, text: str, tokens: list[Token], scores: list[float]) -> None:
-        """First name + surname-like word; unknown + known surname; a name next to a found name."""
+    def _score_pairs(
+        self, text: str, tokens: _Tokens, scores: dict[int, float], candidates: Iterable[int]
+    ) -> None:
+        """First name + surname-like word; unknown + known surname; a name next to a found name.
+        candidates: ascending indexes of the first words of the pairs that may score (both capitalised, or
+        a lowercase first name); a later pair reads the scores an earlier one raised."""
         lex = self.lexicon
-        for i in range(len(tokens) - 1):
+        for i in candidates:
             first, second = tokens[i], tokens[i + 1]
             if text[first.end : second.start] != " ":
                 continue
@@ -270,14 +436,21 @@ class NameFinder:
                 scores[i + 1] = max(scores[i + 1], pair)
 
     def _drop_organisations(
-        self, text: str, tokens: list[Token], scores: list[float], cued: list[float]
+        self,
+        text: str,
+        tokens: _Tokens,
+        scores: dict[int, float],
+        cued: dict[int, float],
+        found: list[int],
     ) -> None:
         """Zero the scores of capitalised runs that end in a company or place word, or that are lists of
-        single surnames ("Hubbard, Fox and Gillespie"), unless a strong cue ("my name is") named them."""
+        single surnames ("Hubbard, Fox and Gillespie"), unless a strong cue ("my name is") named them.
+        found: ascending indexes of the capitalised tokens that scored (a run is consecutive ones)."""
         run: list[int] = []
         # All-lowercase text ("tasso, casini e zola spa") needs the company words matched in any case.
         org_after = ORG_AFTER if text.lower() != text else ORG_AFTER_ANY_CASE
-        for i, token in enumerate(tokens):
+        for i in found:
+            token = tokens[i]
             if token.capitalised and scores[i] > 0:
                 run.append(i)
                 next_token = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -302,7 +475,7 @@ class NameFinder:
                 run = []
 
     @staticmethod
-    def _list_of_single_words(text: str, tokens: list[Token], i: int) -> bool:
+    def _list_of_single_words(text: str, tokens: _Tokens, i: int) -> bool:
         """Whether tokens[i] ends a list of single capitalised words: "Knight, Thomas and Guerrero"."""
         if i < 2:
             return False
