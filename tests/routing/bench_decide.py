@@ -48,6 +48,7 @@ def main() -> None:
         "llama-3.1-8b": TargetStats(250.0),
     }
     cases = {
+        "explicit gpt-4o, not sensitive": (classification("none", "low", "qa"), "gpt-4o"),
         "sensitive (rule 1 of 5)": (classification("medium", "low", "qa"), "auto"),
         "hard code, fastest (rule 4)": (classification("none", "high", "code"), "auto"),
         "simple, cheapest (rule 5)": (classification("none", "low", "qa"), "auto"),
