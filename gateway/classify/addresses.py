@@ -25,17 +25,19 @@ COMPOUND_STREET = (
     r"|katu|tie|veien|vegen|gata|utca|ulica|stieg|steig|pfad|markt|kade|singel|dreef|hof|torget|tori|tee|iela"
     r"|stræde|plads|stigen|bakken|tér|körút|ulice|třída|cesta|trg|sokak|caddesi|yolu"
 )
-NUMBER = r"\d{1,6}[a-z]?(?:[-/]\d{1,4}[a-z]?)?"
+# A number that starts a word (\b\d{1,6}...), written digit first: `\d(?<!\w\d)` is `\b\d`, and a pattern
+# that starts with a character class lets re skip in C to the next digit instead of trying every position.
+NUMBER = r"\d(?<!\w\d)\d{0,5}[a-z]?(?:[-/]\d{1,4}[a-z]?)?"
 WORDS = r"(?:[^\W\d_][\w'’.-]*\s+){0,4}?"
 
 HOUSE_NUMBER_STREET = re.compile(
-    rf"\b(?P<num>{NUMBER}),?\s+(?P<words>{WORDS}[^\W\d_][\w'’.-]*)\s+(?:{STREET_TYPES})\b\.?"
+    rf"(?P<num>{NUMBER}),?\s+(?P<words>{WORDS}[^\W\d_][\w'’.-]*)\s+(?:{STREET_TYPES})\b\.?"
 )
-NUMBER_PREFIX_STREET = re.compile(rf"\b{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[^\W\d_][\w'’-]+")
+NUMBER_PREFIX_STREET = re.compile(rf"{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[^\W\d_][\w'’-]+")
 # The patterns above are written in lower case and run on lowered text.
 # Streets written before the house number are checked from each number backwards, word by word: scanning
 # the whole text for street words first costs ten times more.
-HOUSE_NUMBER_AFTER_STREET = re.compile(r"(?<=\s)\d{1,5}[a-zA-Z]?(?:-\d{1,4})?\b")
+HOUSE_NUMBER_AFTER_STREET = re.compile(r"\d(?<=\s\d)\d{0,4}[a-zA-Z]?(?:-\d{1,4})?\b")  # (?<=\s)\d{1,5}...
 WORD_BEFORE_NUMBER = re.compile(r"[^\W\d_][\w'’.-]*")
 PREFIX_WORDS = frozenset(STREET_PREFIXES.split("|"))
 COMPOUND_SUFFIXES = tuple(COMPOUND_STREET.split("|"))
@@ -45,7 +47,9 @@ POSTCODE_TOWN_AFTER = re.compile(
     r"\.?,?[ ]*\n?[ ]*(?:[A-Z]{1,2}-)?(?:\d{3,5}(?:[ ]\d{2})?|\d{2}-\d{3})[ ]+[^\W\d_]{2,}"
 )
 # Continental order with a leading number too ("87 Jakobi 69", "11 Školní 939"): checked word by word.
-NUMBER_WORDS_NUMBER = re.compile(r"\b\d{1,5},?\s+(?P<words>(?:[^\W\d_][\w'’.-]*\s+){1,3})\d{1,5}[a-z]?\b\.?")
+NUMBER_WORDS_NUMBER = re.compile(
+    r"\d(?<!\w\d)\d{0,4},?\s+(?P<words>(?:[^\W\d_][\w'’.-]*\s+){1,3})\d{1,5}[a-z]?\b\.?"  # \b\d{1,5}...
+)
 PO_BOX = re.compile(r"\b(?:p\.?\s?o\.?\s?box|post office box|postfach|apartado|bp)\s*\d{1,6}\b")
 POSTCODE_CUE = re.compile(
     r"\b(?:zip|zip ?code|postcode|postal code|post code|plz|cep|pin ?code)\b\s*(?:is|:|#|-)?\s*"
@@ -54,6 +58,7 @@ POSTCODE_CUE = re.compile(
 # "Town, ST 12345" (the letter before the comma is checked in code: a leading literal scans faster).
 CITY_STATE_ZIP = re.compile(r",\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 UK_POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?\d[ABD-HJLNP-UW-Z]{2}\b")
+UK_POSTCODE_GATE = re.compile(r"\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}")  # in every UK_POSTCODE match
 UNIT = re.compile(
     r"\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*\d{1,5}\b"
 )
@@ -62,6 +67,14 @@ ADDRESS_CUE = re.compile(
     r"|return to|mail to|live at|lives at|living at|lived in|live in|located at|reside at|moved to|taxi to"
     r"|meet me at|is at|it'?s in|it is in)\b[^\n\d]{0,30}?(?P<num>\d{1,5})\s*,?\s+(?=[^\W\d_])"
 )
+# Words one of which each cue pattern needs (checked in the lowered text before running the pattern).
+PO_BOX_WORDS = ("box", "postfach", "apartado", "bp")
+POSTCODE_WORDS = ("zip", "postcode", "postal code", "post code", "plz", "cep", "pin")
+UNIT_WORDS = ("apt", "apartment", "suite", "ste", "unit", "fl", "room", "rm", "bldg", "building")
+ADDRESS_CUE_WORDS = (
+    "addr", "ship", "deliver", "sent to", "send", "return to", "mail to", "live", "living", "located at",
+    "reside at", "moved to", "taxi to", "meet me at", "is at", "s in",
+)  # fmt: skip
 MONTHS = frozenset(
     "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august "
     "september october november december".split()
@@ -119,12 +132,14 @@ class AddressFinder:
         for match in HOUSE_NUMBER_STREET.finditer(lowered):
             if self._has_unusual_word(original(match, "words"), allow_capitalised_words=True):
                 add(match, 0.9)
-        for pattern, confidence in (
-            (NUMBER_PREFIX_STREET, 0.85),
-            (PO_BOX, 0.85),
-            (POSTCODE_CUE, 0.8),
-            (ADDRESS_CUE, 0.75),
+        for pattern, confidence, needs in (
+            (NUMBER_PREFIX_STREET, 0.85, ()),
+            (PO_BOX, 0.85, PO_BOX_WORDS),
+            (POSTCODE_CUE, 0.8, POSTCODE_WORDS),
+            (ADDRESS_CUE, 0.75, ADDRESS_CUE_WORDS),
         ):
+            if needs and not any(word in lowered for word in needs):
+                continue
             for match in pattern.finditer(lowered):
                 add(match, confidence)
         for number in HOUSE_NUMBER_AFTER_STREET.finditer(text):
@@ -143,8 +158,10 @@ class AddressFinder:
         for match in CITY_STATE_ZIP.finditer(text):
             if match.start() > 0 and text[match.start() - 1].isalpha():
                 add(match, 0.8)
-        for match in UK_POSTCODE.finditer(text):
-            add(match, 0.7)
-        for match in UNIT.finditer(lowered):
-            add(match, 0.45)  # "room 5" alone is not an address; it counts beside a street
+        if UK_POSTCODE_GATE.search(text):
+            for match in UK_POSTCODE.finditer(text):
+                add(match, 0.7)
+        if any(word in lowered for word in UNIT_WORDS):
+            for match in UNIT.finditer(lowered):
+                add(match, 0.45)  # "room 5" alone is not an address; it counts beside a street
         return hits

@@ -63,6 +63,19 @@ BIRTH_DATE = re.compile(
 )
 DATE_THEN_BIRTH = re.compile(DATE + r"[^\n]{0,12}\b(?:birthday|date of birth|dob)\b", re.IGNORECASE)
 
+# Gates: a cheap pattern that every match of the full pattern contains, run first so that the full pattern
+# scans only texts that can hold a match. Each starts with a single digit (or ":"): re then skips in C to
+# the characters that can begin a match, where the full patterns, which start with a look-behind or \b,
+# try to match at every position.
+CARD_GATE = re.compile(r"\d(?:[ -]?\d){11}")
+IBAN_GATE = re.compile(r"\d\d(?: ?[A-Z0-9]){11}", re.IGNORECASE)
+US_SSN_GATE = re.compile(r"\d\d\d[- ]\d\d[- ]\d\d\d\d")
+UK_NINO_GATE = re.compile(r"\d\d ?\d\d ?\d\d ?[A-D]")
+IPV4_GATE = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
+IPV6_GATE = re.compile(r":[0-9a-f]{0,4}:", re.IGNORECASE)
+# A phone needs 7 digits in its number part, each separated from the next by at most two of " .()-".
+PHONE_GATE = re.compile(r"\d(?:[ .()-]{0,2}\d){6}")
+
 
 def luhn_valid(digits: str) -> bool:
     """The Luhn checksum used by payment cards (and Canadian SINs)."""
@@ -107,6 +120,8 @@ def find_emails(text: str) -> Iterator[Hit]:
 
 
 def find_cards(text: str) -> Iterator[Hit]:
+    if not CARD_GATE.search(text):
+        return
     for match in CARD.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if not luhn_valid(digits) or len(set(digits)) == 1:  # 4111 1111 1111 1111 is a card people paste
@@ -121,6 +136,8 @@ def find_cards(text: str) -> Iterator[Hit]:
 
 
 def find_ibans(text: str) -> Iterator[Hit]:
+    if not IBAN_GATE.search(text):
+        return
     for match in IBAN.finditer(text):
         candidate = match.group()
         # Trailing words can join the match through the optional spaces: retry shorter prefixes.
@@ -146,10 +163,12 @@ def _mentions(lowered: str, words: tuple[str, ...]) -> bool:
 
 
 def find_national_ids(text: str) -> Iterator[Hit]:
-    for match in US_SSN.finditer(text):
-        yield Hit("us_ssn", "personal", 0.9, match.start(), match.end())
-    for match in UK_NINO.finditer(text):
-        yield Hit("uk_nino", "personal", 0.85, match.start(), match.end())
+    if US_SSN_GATE.search(text):
+        for match in US_SSN.finditer(text):
+            yield Hit("us_ssn", "personal", 0.9, match.start(), match.end())
+    if UK_NINO_GATE.search(text):
+        for match in UK_NINO.finditer(text):
+            yield Hit("uk_nino", "personal", 0.85, match.start(), match.end())
     lowered = lower_same_length(text)
     if not _mentions(lowered, ID_CUE_WORDS):
         return
@@ -173,14 +192,14 @@ def _is_ip(candidate: str) -> bool:
 
 def find_ip_addresses(text: str, *, digits: bool = True) -> Iterator[Hit]:
     """IPv4 (needs digits: skipped when the caller knows there are none) and IPv6 (needs colons)."""
-    if digits:
+    if digits and IPV4_GATE.search(text):
         for match in IPV4.finditer(text):
             value = match.group()
             if _is_ip(value):
                 # Loopback, unspecified and netmask-looking values identify nobody.
                 weak = value.startswith(("127.", "0.", "255.")) or value.endswith(".0")
                 yield Hit("ip_address", "personal", 0.5 if weak else 0.85, match.start(), match.end())
-    if ":" not in text:
+    if ":" not in text or not IPV6_GATE.search(text):
         return
     for match in IPV6.finditer(text):
         value = match.group()
@@ -203,6 +222,8 @@ def _looks_like_date_or_number(candidate: str) -> bool:
 
 def find_phones(text: str, *, taken: list[tuple[int, int]]) -> Iterator[Hit]:
     """Phone numbers: 7-15 digits in groups; confident after a cue word or when shaped like one."""
+    if not PHONE_GATE.search(text):
+        return
     for match in PHONE.finditer(text):
         start, end = match.span()
         if any(start < t_end and t_start < end for t_start, t_end in taken):
