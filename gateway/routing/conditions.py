@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from gateway.auth.principal import Principal
 from gateway.classify.types import Classification
@@ -103,3 +104,185 @@ def _caller_failures(when: When, facts: RequestFacts) -> list[str]:
 
 def _kind_phrase(kind: RequestedKind) -> str:
     return {"alias": "an alias", "target": "a target name", "unknown": "unknown to this policy"}[kind]
+
+
+# A `when` turned into a function once per policy: the same failures, in the same order, reading the same
+# fields of the classification (complexity, task and domain only where the plain evaluation above reads
+# them), with the constant parts of the messages built in advance. decide() uses these; `failed_conditions`
+# stays the readable definition, and the equivalence test holds the two to the same output.
+
+WhenCheck = Callable[[Classification, Principal, str, RequestedKind], tuple[str, ...]]
+_Check = Callable[[Classification, Principal, str, RequestedKind], "str | None"]
+
+
+def compile_when(when: When) -> WhenCheck | None:
+    """A function giving the failed conditions of `when` (() when it holds), or None for an empty `when`."""
+    checks = _compile_checks(when)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        (check,) = checks
+
+        def single(c: Classification, p: Principal, model: str, kind: RequestedKind) -> tuple[str, ...]:
+            reason = check(c, p, model, kind)
+            return () if reason is None else (reason,)
+
+        return single
+
+    def several(c: Classification, p: Principal, model: str, kind: RequestedKind) -> tuple[str, ...]:
+        failed = [reason for check in checks if (reason := check(c, p, model, kind)) is not None]
+        return tuple(failed)
+
+    return several
+
+
+def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per condition, in order)
+    checks: list[_Check] = []
+    if when.sensitivity_at_least is not None:
+        least = when.sensitivity_at_least
+        # Unknown levels rank highest, so they never fall short: .get gives None (holds) for them.
+        too_low = {
+            level: f"sensitivity {level!r} < {least!r}"
+            for level, rank in LEVEL_RANK.items()
+            if rank < LEVEL_RANK[least]
+        }
+        checks.append(lambda c, p, m, k: too_low.get(c.sensitivity.level))
+    if when.sensitive_categories is not None:
+        categories = when.sensitive_categories
+        share_none = f" share none of {list(categories)}"
+
+        def category_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            found = c.sensitivity.categories()
+            return (
+                None
+                if found.intersection(categories)
+                else f"sensitive categories {sorted(found)}{share_none}"
+            )
+
+        checks.append(category_check)
+    if when.sensitive_kinds is not None:
+        wanted_kinds = when.sensitive_kinds
+        kinds_share_none = f" share none of {list(wanted_kinds)}"
+
+        def kind_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            kinds = c.sensitivity.kinds()
+            return (
+                None
+                if kinds.intersection(wanted_kinds)
+                else f"sensitive kinds {sorted(kinds)}{kinds_share_none}"
+            )
+
+        checks.append(kind_check)
+    if when.complexity_at_least is not None:
+        at_least = when.complexity_at_least
+        # Unknown tiers rank highest, so they never fall short: .get gives None (holds) for them.
+        below = {
+            tier: f"complexity {tier!r} < {at_least!r}"
+            for tier, rank in TIER_RANK.items()
+            if rank < TIER_RANK[at_least]
+        }
+        checks.append(lambda c, p, m, k: below.get(c.complexity.tier))
+    if when.complexity_at_most is not None:
+        at_most = when.complexity_at_most
+        most_rank = TIER_RANK[at_most]
+
+        def at_most_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            tier = c.complexity.tier
+            return f"complexity {tier!r} > {at_most!r}" if TIER_RANK.get(tier, 2) > most_rank else None
+
+        checks.append(at_most_check)
+    if when.complexity_score is not None:
+        score_range = when.complexity_score
+        score_outside = f" outside {score_range.describe()}"
+
+        def score_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            score = c.complexity.score
+            return None if score_range.holds(score) else f"complexity score {score:g}{score_outside}"
+
+        checks.append(score_check)
+    if when.task is not None:
+        checks.append(_listed_check("task", when.task, lambda c, p, m: c.task))
+    if when.domain is not None:
+        checks.append(_listed_check("domain", when.domain, lambda c, p, m: c.domain))
+    if when.needs is not None:
+        flags = [(need, _NEED_FLAGS[need]) for need in when.needs]
+
+        def needs_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            bound = c.needs_bound()
+            missing = [need for need, flag in flags if not getattr(bound, flag)]
+            return f"request does not need {missing}" if missing else None
+
+        checks.append(needs_check)
+    if when.prompt_tokens is not None:
+        tokens_range = when.prompt_tokens
+        tokens_outside = f" outside {tokens_range.describe()}"
+
+        def tokens_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            prompt_tokens = c.needs_bound().prompt_tokens  # exact (only the output estimate may be pending)
+            return (
+                None
+                if tokens_range.holds(prompt_tokens)
+                else f"prompt tokens {prompt_tokens}{tokens_outside}"
+            )
+
+        checks.append(tokens_check)
+    if when.key_id is not None:
+        checks.append(_listed_check("key id", when.key_id, lambda c, p, m: p.key_id))
+    if when.key_name is not None:
+        checks.append(_listed_check("key name", when.key_name, lambda c, p, m: p.name))
+    if when.team is not None:
+        checks.append(_listed_check("team", when.team, lambda c, p, m: p.team))
+    for key, expected in (when.metadata or {}).items():
+        checks.append(_metadata_check(key, expected))
+    if when.model is not None:
+        checks.append(_listed_check("requested model", when.model, lambda c, p, m: m))
+    if when.requested is not None:
+        requested = when.requested
+
+        def requested_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+            return None if k == requested else f"requested model {m!r} is {_kind_phrase(k)}"
+
+        checks.append(requested_check)
+    if when.any_of is not None:
+        checks.append(_any_of_check([compile_when(branch) for branch in when.any_of]))
+    return checks
+
+
+def _listed_check(
+    label: str, allowed: tuple[str, ...], value_of: Callable[[Classification, Principal, str], str]
+) -> _Check:
+    not_in = f" not in {list(allowed)}"
+
+    def check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+        value = value_of(c, p, m)
+        return None if value in allowed else f"{label} {value!r}{not_in}"
+
+    return check
+
+
+def _metadata_check(key: str, expected: Any) -> _Check:
+    allowed = expected if isinstance(expected, list | tuple) else [expected]
+    absent = f"key metadata has no {key!r}"
+    prefix = f"key metadata {key}="
+    not_in = f" not in {list(allowed)}"
+
+    def check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+        metadata = p.metadata
+        if key not in metadata:
+            return absent
+        value = metadata[key]
+        return None if value in allowed else f"{prefix}{value!r}{not_in}"
+
+    return check
+
+
+def _any_of_check(branches: list[WhenCheck | None]) -> _Check:
+    def check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+        # Every branch is evaluated, as failed_conditions does (a later branch may judge the content).
+        results = [() if branch is None else branch(c, p, m, k) for branch in branches]
+        if not all(results):
+            return None
+        why = "; ".join(f"[{i}] " + ", ".join(failed) for i, failed in enumerate(results))
+        return f"no any_of branch holds ({why})"
+
+    return check

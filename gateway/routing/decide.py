@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import random
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 from gateway.auth.principal import Principal
-from gateway.classify.types import Classification
+from gateway.classify.types import Classification, Needs
 from gateway.errors import GatewayError
-from gateway.routing.conditions import RequestedKind, RequestFacts, failed_conditions
-from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule, When
+from gateway.routing.conditions import RequestedKind, compile_when
+from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule, Target, When
 from gateway.routing.stats import TargetStats, health_rank
-from gateway.routing.strategies import missing_capability, order_by_strategy
+from gateway.routing.strategies import _latency_key, _weighted_order, missing_capability
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +63,6 @@ class Decision:
         return ((self.target,) if self.target else ()) + self.fallbacks
 
 
-@dataclass
-class _Dropped:
-    """Targets taken out of a chain, by reason, for the refusal message when nothing is left."""
-
-    sensitive: list[str] = field(default_factory=list)
-    not_allowed: list[str] = field(default_factory=list)
-    incapable: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """The request as the rules see it: the model name they match on and the target it names, if any."""
-
-    model: str
-    kind: RequestedKind
-    named_target: str | None
-
-
 def decide(
     policy: Policy,
     classification: Classification,
@@ -89,171 +73,355 @@ def decide(
     rng: random.Random | None = None,
 ) -> Decision:
     """Apply the first matching rule, then the guards: capability, sensitive data, allowed models."""
+    plan = _plans.get(id(policy))
+    if plan is None or plan.policy() is not policy:
+        plan = _plan_for(policy)
+    is_sensitive = classification.sensitivity.is_sensitive
     steps: list[str] = []
 
-    def result(
-        rule: Rule | None = None,
-        trace: Sequence[RuleTrace] = (),
-        *,
-        chain: Sequence[str] = (),
-        refusal: Refusal | None = None,
-    ) -> Decision:
-        return Decision(
-            target=chain[0] if chain else None,
-            fallbacks=tuple(chain[1:]),
-            rule=rule.name if rule else None,
-            policy_name=policy.name,
-            policy_version=policy.version,
-            requested_model=requested_model,
-            sensitive=classification.sensitivity.is_sensitive or bool(rule and rule.keeps_data_internal),
-            trace=tuple(trace),
-            steps=tuple(steps),
-            refusal=refusal,
-        )
+    # The requested model: an alias, a target (by name or unique upstream model) or unknown.
+    model = requested_model
+    named_target: str | None = None
+    kind: RequestedKind
+    if requested_model in plan.aliases:
+        kind = "alias"
+    else:
+        named_target = plan.resolved.get(requested_model)
+        if named_target is not None:
+            kind = "target"
+            if is_sensitive and not plan.targets[named_target].internal:
+                refusal = _explicit_external_sensitive(plan, classification, requested_model, steps)
+                if refusal is not None:
+                    return _decision(plan, requested_model, is_sensitive, None, (), (), steps, refusal)
+                model, kind, named_target = plan.rerouted_to or requested_model, "alias", None
+        elif requested_model in plan.mentioned:
+            kind = "unknown"
+        else:
+            return _decision(
+                plan, requested_model, is_sensitive, None, (), (), steps, plan.not_offered(requested_model)
+            )
 
-    request = _interpret_requested_model(policy, classification, requested_model, steps)
-    if isinstance(request, Refusal):
-        return result(refusal=request)
-
-    matched, trace = _first_matching_rule(
-        policy, RequestFacts(classification, principal, request.model, request.kind), request
-    )
+    # The first matching rule, with a trace of every rule considered.
+    trace: list[RuleTrace] = []
+    matched: _RulePlan | None = None
+    for rule in plan.rules:
+        check = rule.check
+        failed = () if check is None else check(classification, principal, model, kind)
+        if not failed:
+            if rule.requested_route and named_target is None:
+                trace.append(rule.names_no_target(model))
+                continue
+            trace.append(rule.matched_trace)
+            matched = rule
+            break
+        known = rule.failed_traces.get(failed)
+        if known is None:
+            known = rule.failed_trace(failed)
+        trace.append(known)
     if matched is None:
-        message = f"No rule of policy {policy.name!r} matches this request."
-        return result(trace=trace, refusal=Refusal(500, message, "no_rule_matched"))
+        message = f"No rule of policy {plan.name!r} matches this request."
+        refusal = Refusal(500, message, "no_rule_matched")
+        return _decision(plan, requested_model, is_sensitive, None, (), trace, steps, refusal)
+    sensitive = is_sensitive or matched.keeps_data_internal
     if matched.block is not None:
         steps.append(f"rule {matched.name!r} blocks the request")
-        return result(
-            matched, trace, refusal=Refusal(matched.block.status, matched.block.message, "blocked_by_policy")
-        )
+        refusal = Refusal(matched.block.status, matched.block.message, "blocked_by_policy")
+        return _decision(plan, requested_model, sensitive, matched.name, (), trace, steps, refusal)
 
-    internal_only = classification.sensitivity.is_sensitive or matched.keeps_data_internal
-    dropped = _Dropped()
-    chain = _build_chain(
-        policy,
-        matched,
-        request,
-        classification=classification,
-        principal=principal,
-        target_stats=target_stats,
-        internal_only=internal_only,
-        rng=rng,
-        dropped=dropped,
-        steps=steps,
-    )
-    if internal_only:
-        # The last word, whatever the rule said: sensitive data never reaches an external target.
-        chain = [n for n in chain if policy.targets[n].internal]
+    # The rule's targets in order, without those that may not or cannot serve; healthy ones first.
+    # Sensitive data never reaches an external target, whatever the rule said (usable() drops them).
+    internal_only = sensitive
+    drops: list[tuple[str, str]] = []
+    if matched.candidates is None:
+        route = named_target if matched.requested_route else matched.route
+        if route is not None and _usable(plan, route, classification, principal, internal_only, drops, steps):
+            primary = [route]
+        else:
+            primary = []
+    else:
+        names = [
+            n
+            for n in matched.candidates
+            if _usable(plan, n, classification, principal, internal_only, drops, steps)
+        ]
+        primary = _order(plan, matched, names, classification, target_stats, rng)
+        step = matched.candidates_steps.get(tuple(primary))
+        if step is None:
+            step = matched.candidates_step(primary)
+        steps.append(step)
+    chain = primary
+    if matched.fallbacks:
+        chain = primary + [
+            n
+            for n in matched.fallbacks
+            if n not in primary and _usable(plan, n, classification, principal, internal_only, drops, steps)
+        ]
     if not chain:
-        return result(
-            matched, trace, refusal=_empty_chain_refusal(dropped, classification, internal_only=internal_only)
-        )
-    return result(matched, trace, chain=chain)
+        refusal = _empty_chain_refusal(drops, classification, internal_only=internal_only)
+        return _decision(plan, requested_model, sensitive, matched.name, (), trace, steps, refusal)
+    if target_stats:
+        chain = _healthy_first(chain, target_stats, plan.unhealthy_error_rate, steps)
+    return _decision(plan, requested_model, sensitive, matched.name, chain, trace, steps, None)
 
 
-def _interpret_requested_model(
-    policy: Policy, classification: Classification, requested_model: str, steps: list[str]
-) -> _Request | Refusal:
-    """Alias, target or unknown; and what an explicit external model means for a sensitive request."""
-    kind, named_target = _requested(policy, requested_model)
-    if kind == "unknown" and not _mentioned_by_rules(policy, requested_model):
-        offered = ", ".join([*policy.aliases, *policy.targets])
-        message = f"The model {requested_model!r} is not offered here. Choose one of: {offered}."
-        return Refusal(404, message, "model_not_found")
-    explicit_external = named_target is not None and not policy.targets[named_target].internal
-    if not (explicit_external and classification.sensitivity.is_sensitive):
-        return _Request(requested_model, kind, named_target)
-    if policy.settings.explicit_external_sensitive == "refuse":
+_DECISION_FIELDS = (
+    "target", "fallbacks", "rule", "policy_name", "policy_version", "requested_model", "sensitive", "trace",
+    "steps", "refusal",
+)  # fmt: skip
+assert tuple(f.name for f in fields(Decision)) == _DECISION_FIELDS, "update _decision() to Decision's fields"
+_new_decision = object.__new__
+(
+    _set_target, _set_fallbacks, _set_rule, _set_policy_name, _set_policy_version, _set_requested_model,
+    _set_sensitive, _set_trace, _set_steps, _set_refusal,
+) = (getattr(Decision, name).__set__ for name in _DECISION_FIELDS)  # fmt: skip
+
+
+def _decision(
+    plan: _Plan,
+    requested_model: str,
+    sensitive: bool,
+    rule: str | None,
+    chain: Sequence[str],
+    trace: Sequence[RuleTrace],
+    steps: list[str],
+    refusal: Refusal | None,
+) -> Decision:
+    """Decision(...), without the frozen dataclass's per-field object.__setattr__ (a good share of a call)."""
+    decision: Decision = _new_decision(Decision)
+    _set_target(decision, chain[0] if chain else None)
+    _set_fallbacks(decision, tuple(chain[1:]))
+    _set_rule(decision, rule)
+    _set_policy_name(decision, plan.name)
+    _set_policy_version(decision, plan.version)
+    _set_requested_model(decision, requested_model)
+    _set_sensitive(decision, sensitive)
+    _set_trace(decision, tuple(trace))
+    _set_steps(decision, tuple(steps))
+    _set_refusal(decision, refusal)
+    return decision
+
+
+def _explicit_external_sensitive(
+    plan: _Plan, classification: Classification, requested_model: str, steps: list[str]
+) -> Refusal | None:
+    """An explicit external model with sensitive data: refused, or (None) rerouted as the first alias."""
+    if plan.explicit_external_sensitive == "refuse":
         steps.append(f"explicit external model {requested_model!r} refused: sensitive data")
         message = (
             f"The request contains sensitive data ({_describe_findings(classification)}), so it may not be "
             f"sent to the external model {requested_model!r}. Use an internal model or the alias "
-            f"{(policy.aliases or ('auto',))[0]!r}."
+            f"{plan.first_alias!r}."
         )
         return Refusal(403, message, "sensitive_data_external_model")
-    rerouted = policy.aliases[0] if policy.aliases else requested_model
+    rerouted = plan.rerouted_to or requested_model
     steps.append(f"explicit external model {requested_model!r} with sensitive data: rerouted as {rerouted!r}")
-    return _Request(rerouted, "alias", None)
+    return None
 
 
-def _first_matching_rule(
-    policy: Policy, facts: RequestFacts, request: _Request
-) -> tuple[Rule | None, list[RuleTrace]]:
-    trace: list[RuleTrace] = []
-    for index, rule in enumerate(policy.rules):
-        failed = failed_conditions(rule.when, facts)
-        if not failed and rule.route == REQUESTED_TARGET and request.named_target is None:
-            failed = [f"requested model {request.model!r} names no target"]
-        trace.append(RuleTrace(index, rule.name, not failed, tuple(failed)))
-        if not failed:
-            return rule, trace
-    return None, trace
-
-
-def _build_chain(
-    policy: Policy,
-    rule: Rule,
-    request: _Request,
-    *,
+def _usable(
+    plan: _Plan,
+    name: str,
     classification: Classification,
     principal: Principal,
-    target_stats: Mapping[str, TargetStats],
     internal_only: bool,
-    rng: random.Random | None,
-    dropped: _Dropped,
+    drops: list[tuple[str, str]],
     steps: list[str],
-) -> list[str]:
-    """The rule's targets in order, without those that may not or cannot serve; healthy ones first."""
-
-    def usable(name: str) -> bool:
-        target = policy.targets.get(name)
-        if target is None:
-            steps.append(f"{name}: dropped, not a target of this policy")
-            return False
-        if internal_only and not target.internal:
-            dropped.sensitive.append(name)
-            steps.append(f"{name}: dropped, external and the request must stay internal")
-            return False
-        # At the ceiling of the output estimate a target that fits certainly fits: only a target that may
-        # not fit needs the request's task judged (the estimate depends on it).
-        lacking = missing_capability(target, classification.needs_bound())
+) -> bool:
+    target = plan.targets.get(name)
+    if target is None:
+        steps.append(f"{name}: dropped, not a target of this policy")
+        return False
+    if internal_only and not target.internal:
+        drops.append(("sensitive", name))
+        steps.append(f"{name}: dropped, external and the request must stay internal")
+        return False
+    # At the ceiling of the output estimate a target that fits certainly fits: only a target that may
+    # not fit needs the request's task judged (the estimate depends on it).
+    lacking = target.missing_capability(classification.needs_bound())
+    if lacking is not None:
+        lacking = target.missing_capability(classification.needs)
         if lacking is not None:
-            lacking = missing_capability(target, classification.needs)
-        if lacking:
-            dropped.incapable.append(f"{name} ({lacking})")
+            drops.append(("incapable", f"{name} ({lacking})"))
             steps.append(f"{name}: dropped, {lacking}")
             return False
-        if not (principal.may_use(name) or principal.may_use(target.model)):
-            dropped.not_allowed.append(name)
-            steps.append(f"{name}: dropped, not in this key's allowed models")
-            return False
-        return True
+    allowed = principal.allowed_models  # Principal.may_use(name) or may_use(upstream model)
+    if allowed is not None and name not in allowed and target.model not in allowed:
+        drops.append(("not_allowed", name))
+        steps.append(f"{name}: dropped, not in this key's allowed models")
+        return False
+    return True
 
-    if rule.candidates is not None:
-        # Only "cheapest" reads the output estimate; the other strategies need nothing judged.
-        cheapest = rule.strategy in (None, "cheapest")
-        primary = order_by_strategy(
-            [n for n in _unique(list(rule.candidates)) if usable(n)],
-            strategy=rule.strategy or "cheapest",
-            policy=policy,
-            needs=classification.needs if cheapest else classification.needs_bound(),
-            target_stats=target_stats,
-            weights=rule.weights,
-            rng=rng,
-        )
-        steps.append(f"candidates by {rule.strategy}: {primary}")
+
+def _order(
+    plan: _Plan,
+    rule: _RulePlan,
+    names: list[str],
+    classification: Classification,
+    target_stats: Mapping[str, TargetStats],
+    rng: random.Random | None,
+) -> list[str]:
+    """order_by_strategy(), on the targets' precomputed sort keys; reads the same classification fields."""
+    strategy = rule.strategy or "cheapest"
+    if strategy == "cheapest":  # only "cheapest" reads the output estimate; the others need nothing judged
+        needs = classification.needs
+        if len(names) < 2:
+            return names
+        prompt, output = needs.prompt_tokens, needs.expected_output_tokens
+        return sorted(names, key=lambda n: plan.targets[n].cost(prompt, output))
+    classification.needs_bound()
+    if strategy == "fastest":
+        return sorted(names, key=lambda n: _latency_key(target_stats.get(n))) if len(names) > 1 else names
+    if strategy == "highest_capability":
+        return sorted(names, key=lambda n: plan.targets[n].capability_key) if len(names) > 1 else names
+    return _weighted_order(names, rule.weights or {}, rng)
+
+
+def _healthy_first(
+    chain: list[str], target_stats: Mapping[str, TargetStats], error_rate: float, steps: list[str]
+) -> list[str]:
+    get = target_stats.get
+    for name in chain:  # the common case first: no target erring, half-open or open
+        stats = get(name)
+        if stats is not None and (stats.circuit != "closed" or stats.error_rate >= error_rate):
+            break
     else:
-        route = request.named_target if rule.route == REQUESTED_TARGET else rule.route
-        primary = [route] if route is not None and usable(route) else []
-    fallbacks = [n for n in _unique(list(rule.fallbacks)) if n not in primary and usable(n)]
-    return _healthy_first([*primary, *fallbacks], target_stats, policy.settings.unhealthy_error_rate, steps)
+        return chain
+    ranks = [health_rank(get(n), unhealthy_error_rate=error_rate) for n in chain]
+    if any(ranks):
+        rank_of = dict(zip(chain, ranks, strict=True))
+        chain = sorted(chain, key=rank_of.__getitem__)
+        moved = [n for n in chain if rank_of[n]]
+        steps.append(f"moved to the back, unhealthy: {moved}")
+    return chain
 
 
-def _requested(policy: Policy, requested_model: str) -> tuple[RequestedKind, str | None]:
-    if requested_model in policy.aliases:
-        return "alias", None
-    target = policy.resolve_target(requested_model)
-    return ("target", target) if target is not None else ("unknown", None)
+# Derived data per policy, built on its first decision. A Policy never changes (a new version is a new
+# object), so the plan is kept as long as the policy lives: keyed by id, checked by a weak reference.
+_CACHE_LIMIT = 256  # distinct failure traces / candidate orders remembered per rule
+_plans: dict[int, _Plan] = {}
+
+
+def _plan_for(policy: Policy) -> _Plan:
+    key = id(policy)
+
+    def forget(ref: weakref.ref[Policy]) -> None:
+        if (current := _plans.get(key)) is not None and current.policy is ref:
+            _plans.pop(key, None)
+
+    plan = _Plan(policy, weakref.ref(policy, forget))
+    _plans[key] = plan
+    return plan
+
+
+class _TargetPlan:
+    __slots__ = ("target", "internal", "model", "context_window", "price", "capability_key")
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.internal = target.internal
+        self.model = target.model
+        self.context_window = target.context_window
+        self.price = target.effective_price()  # fixed: the policy's own, or the list price read once
+        self.capability_key = (-len(set(target.capabilities)), -target.context_window)
+
+    def missing_capability(self, needs: Needs) -> str | None:
+        """strategies.missing_capability(); without building a list when no capability flag is set."""
+        if needs.tools or needs.json_mode or needs.images or needs.long_context:
+            return missing_capability(self.target, needs)
+        total = needs.prompt_tokens + needs.expected_output_tokens
+        if total > self.context_window:
+            return f"context window {self.context_window} < {total} tokens needed"
+        return None
+
+    def cost(self, prompt_tokens: int, output_tokens: int) -> float:
+        """strategies.estimated_cost_usd(), the same arithmetic on the price taken once."""
+        price = self.price
+        if price is None:
+            return math.inf
+        return (
+            prompt_tokens * price.input_per_million + output_tokens * price.output_per_million
+        ) / 1_000_000
+
+
+class _RulePlan:
+    __slots__ = (
+        "index", "name", "check", "requested_route", "route", "candidates", "strategy", "weights",
+        "fallbacks", "block", "keeps_data_internal", "matched_trace", "failed_traces", "no_target_traces",
+        "candidates_steps",
+    )  # fmt: skip
+
+    def __init__(self, index: int, rule: Rule) -> None:
+        self.index = index
+        self.name = rule.name
+        self.check = compile_when(rule.when)
+        self.requested_route = rule.route == REQUESTED_TARGET
+        self.route = rule.route
+        self.candidates = None if rule.candidates is None else tuple(dict.fromkeys(rule.candidates))
+        self.strategy = rule.strategy
+        self.weights = rule.weights
+        self.fallbacks = tuple(dict.fromkeys(rule.fallbacks))
+        self.block = rule.block
+        self.keeps_data_internal = rule.keeps_data_internal
+        self.matched_trace = RuleTrace(index, rule.name, True, ())
+        self.failed_traces: dict[tuple[str, ...], RuleTrace] = {}
+        self.no_target_traces: dict[str, RuleTrace] = {}
+        self.candidates_steps: dict[tuple[str, ...], str] = {}
+
+    def failed_trace(self, failed: tuple[str, ...]) -> RuleTrace:
+        trace = RuleTrace(self.index, self.name, False, failed)
+        if len(self.failed_traces) < _CACHE_LIMIT:
+            self.failed_traces[failed] = trace
+        return trace
+
+    def names_no_target(self, model: str) -> RuleTrace:
+        trace = self.no_target_traces.get(model)
+        if trace is None:
+            trace = RuleTrace(self.index, self.name, False, (f"requested model {model!r} names no target",))
+            if len(self.no_target_traces) < _CACHE_LIMIT:
+                self.no_target_traces[model] = trace
+        return trace
+
+    def candidates_step(self, primary: list[str]) -> str:
+        step = f"candidates by {self.strategy}: {primary}"
+        if len(self.candidates_steps) < _CACHE_LIMIT:
+            self.candidates_steps[tuple(primary)] = step
+        return step
+
+
+class _Plan:
+    """What decide() needs of one policy, worked out once: rules compiled, names resolved, prices read."""
+
+    __slots__ = (
+        "policy", "name", "version", "aliases", "resolved", "mentioned", "offered", "first_alias",
+        "rerouted_to",
+        "explicit_external_sensitive", "unhealthy_error_rate", "targets", "rules",
+    )  # fmt: skip
+
+    def __init__(self, policy: Policy, ref: weakref.ref[Policy]) -> None:
+        self.policy = ref
+        self.name = policy.name
+        self.version = policy.version
+        self.aliases = policy.aliases
+        # policy.resolve_target() for every name it resolves: target names, then unique upstream models.
+        upstream: dict[str, list[str]] = {}
+        for name, target in policy.targets.items():
+            upstream.setdefault(target.model, []).append(name)
+        self.resolved = {model: names[0] for model, names in upstream.items() if len(names) == 1}
+        self.resolved.update({name: name for name in policy.targets})
+        self.mentioned = frozenset(
+            name for rule in policy.rules for names in _model_lists(rule.when) for name in names
+        )
+        self.offered = ", ".join([*policy.aliases, *policy.targets])
+        self.first_alias = (policy.aliases or ("auto",))[0]
+        self.rerouted_to = policy.aliases[0] if policy.aliases else None
+        self.explicit_external_sensitive = policy.settings.explicit_external_sensitive
+        self.unhealthy_error_rate = policy.settings.unhealthy_error_rate
+        self.targets = {name: _TargetPlan(target) for name, target in policy.targets.items()}
+        self.rules = tuple(_RulePlan(index, rule) for index, rule in enumerate(policy.rules))
+
+    def not_offered(self, requested_model: str) -> Refusal:
+        message = f"The model {requested_model!r} is not offered here. Choose one of: {self.offered}."
+        return Refusal(404, message, "model_not_found")
 
 
 def _model_lists(when: When) -> Iterator[tuple[str, ...]]:
@@ -263,25 +431,6 @@ def _model_lists(when: When) -> Iterator[tuple[str, ...]]:
         yield from _model_lists(branch)
 
 
-def _mentioned_by_rules(policy: Policy, requested_model: str) -> bool:
-    return any(requested_model in names for rule in policy.rules for names in _model_lists(rule.when))
-
-
-def _unique(names: list[str]) -> list[str]:
-    return list(dict.fromkeys(names))
-
-
-def _healthy_first(
-    chain: list[str], target_stats: Mapping[str, TargetStats], error_rate: float, steps: list[str]
-) -> list[str]:
-    ranks = {n: health_rank(target_stats.get(n), unhealthy_error_rate=error_rate) for n in chain}
-    if any(ranks.values()):
-        chain = sorted(chain, key=ranks.__getitem__)
-        moved = [n for n in chain if ranks[n]]
-        steps.append(f"moved to the back, unhealthy: {moved}")
-    return chain
-
-
 def _describe_findings(classification: Classification) -> str:
     kinds = sorted(classification.sensitivity.kinds())
     level = classification.sensitivity.level
@@ -289,15 +438,18 @@ def _describe_findings(classification: Classification) -> str:
 
 
 def _empty_chain_refusal(
-    dropped: _Dropped, classification: Classification, *, internal_only: bool
+    drops: list[tuple[str, str]], classification: Classification, *, internal_only: bool
 ) -> Refusal:
+    sensitive = [what for why, what in drops if why == "sensitive"]
+    incapable = [what for why, what in drops if why == "incapable"]
+    not_allowed = [what for why, what in drops if why == "not_allowed"]
     reasons = []
-    if dropped.sensitive:
-        reasons.append(f"external, refused: {', '.join(dropped.sensitive)}")
-    if dropped.incapable:
-        reasons.append(f"unable: {'; '.join(dropped.incapable)}")
-    if dropped.not_allowed:
-        reasons.append(f"not allowed for this API key: {', '.join(dropped.not_allowed)}")
+    if sensitive:
+        reasons.append(f"external, refused: {', '.join(sensitive)}")
+    if incapable:
+        reasons.append(f"unable: {'; '.join(incapable)}")
+    if not_allowed:
+        reasons.append(f"not allowed for this API key: {', '.join(not_allowed)}")
     why = " | ".join(reasons) or "the rule names no target"
     if internal_only:
         what = (
@@ -308,7 +460,7 @@ def _empty_chain_refusal(
         return Refusal(
             403, f"{what} and no internal model can serve it ({why}).", "sensitive_data_no_internal_target"
         )
-    if dropped.not_allowed:
+    if not_allowed:
         return Refusal(
             403, f"This API key may not use the models chosen for this request ({why}).", "model_not_allowed"
         )

@@ -1,4 +1,7 @@
-"""Latency of decide() on the default policy: `python tests/routing/bench_decide.py` (not a pytest test)."""
+"""Latency of decide() on the default policy: `python -m tests.routing.bench_decide` (not a pytest test).
+
+Each case is timed on the live decide() and, in alternating blocks of the same run, on the frozen copy of the
+implementation before the rewrite (reference_decide.py), with the ratio of their means."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from pathlib import Path
 from gateway.auth.principal import Principal
 from gateway.classify.types import Classification, Complexity, Needs, SensitiveFinding, Sensitivity
 from gateway.routing import TargetStats, check_policy_text, decide, explain
+from tests.routing import reference_decide as reference
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "router_policies" / "default.yaml"
 ROUNDS = 20_000
+BLOCK = 1_000
 
 
 def classification(level: str, tier: str, task: str, **needs: bool) -> Classification:
@@ -59,16 +64,23 @@ def main() -> None:
     print(
         f"policy load+validate: first {first_load_ms:.1f} ms (reads litellm price map), then {load_ms:.2f} ms"
     )
+    print(f"  {'':30s} {'live decide()':>38s}   {'reference (before the rewrite)':>30s}")
     for label, (request, model) in cases.items():
-        samples: list[int] = []
-        for _ in range(ROUNDS):
-            t0 = time.perf_counter_ns()
-            decide(policy, request, principal=caller, requested_model=model, target_stats=stats)
-            samples.append(time.perf_counter_ns() - t0)
+        live: list[int] = []
+        before: list[int] = []
+        # Alternate blocks of the two, so both see the same load on a shared machine.
+        for _ in range(ROUNDS // BLOCK):
+            for fn, samples in ((decide, live), (reference.decide, before)):
+                for _ in range(BLOCK):
+                    t0 = time.perf_counter_ns()
+                    fn(policy, request, principal=caller, requested_model=model, target_stats=stats)
+                    samples.append(time.perf_counter_ns() - t0)
         print(
-            f"  {label:30s} p50 {percentile_us(samples, 0.5):6.1f} µs"
-            f"  p99 {percentile_us(samples, 0.99):6.1f} µs"
-            f"  mean {statistics.fmean(samples) / 1000:6.1f} µs"
+            f"  {label:30s} p50 {percentile_us(live, 0.5):6.1f} µs"
+            f"  p99 {percentile_us(live, 0.99):6.1f} µs"
+            f"  mean {statistics.fmean(live) / 1000:6.1f} µs"
+            f"   p50 {percentile_us(before, 0.5):6.1f} µs  mean {statistics.fmean(before) / 1000:6.1f} µs"
+            f"   {statistics.fmean(before) / statistics.fmean(live):4.1f}x"
         )
     request, model = cases["hard code, fastest (rule 4)"]
     samples = []
