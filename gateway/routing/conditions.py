@@ -276,13 +276,23 @@ def _metadata_check(key: str, expected: Any) -> _Check:
     return check
 
 
+_MESSAGES_KEPT = 256  # distinct any_of messages remembered per condition (failures repeat call after call)
+
+
 def _any_of_check(branches: list[WhenCheck | None]) -> _Check:
+    messages: dict[tuple[tuple[str, ...], ...], str] = {}
+
     def check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
         # Every branch is evaluated, as failed_conditions does (a later branch may judge the content).
-        results = [() if branch is None else branch(c, p, m, k) for branch in branches]
+        results = tuple([() if branch is None else branch(c, p, m, k) for branch in branches])
         if not all(results):
             return None
-        why = "; ".join(f"[{i}] " + ", ".join(failed) for i, failed in enumerate(results))
-        return f"no any_of branch holds ({why})"
+        message = messages.get(results)
+        if message is None:
+            why = "; ".join(f"[{i}] " + ", ".join(failed) for i, failed in enumerate(results))
+            message = f"no any_of branch holds ({why})"
+            if len(messages) < _MESSAGES_KEPT:
+                messages[results] = message
+        return message
 
     return check

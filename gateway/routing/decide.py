@@ -160,7 +160,7 @@ def decide(
         refusal = _empty_chain_refusal(drops, classification, internal_only=internal_only)
         return _decision(plan, requested_model, sensitive, matched.name, (), trace, steps, refusal)
     if target_stats:
-        chain = _healthy_first(chain, target_stats, plan.unhealthy_error_rate, steps)
+        chain = _healthy_first(chain, target_stats, plan, steps)
     return _decision(plan, requested_model, sensitive, matched.name, chain, trace, steps, None)
 
 
@@ -277,8 +277,9 @@ def _order(
 
 
 def _healthy_first(
-    chain: list[str], target_stats: Mapping[str, TargetStats], error_rate: float, steps: list[str]
+    chain: list[str], target_stats: Mapping[str, TargetStats], plan: _Plan, steps: list[str]
 ) -> list[str]:
+    error_rate = plan.unhealthy_error_rate
     get = target_stats.get
     for name in chain:  # the common case first: no target erring, half-open or open
         stats = get(name)
@@ -290,8 +291,13 @@ def _healthy_first(
     if any(ranks):
         rank_of = dict(zip(chain, ranks, strict=True))
         chain = sorted(chain, key=rank_of.__getitem__)
-        moved = [n for n in chain if rank_of[n]]
-        steps.append(f"moved to the back, unhealthy: {moved}")
+        moved = tuple([n for n in chain if rank_of[n]])
+        step = plan.moved_steps.get(moved)
+        if step is None:
+            step = f"moved to the back, unhealthy: {list(moved)}"
+            if len(plan.moved_steps) < _CACHE_LIMIT:
+                plan.moved_steps[moved] = step
+        steps.append(step)
     return chain
 
 
@@ -394,7 +400,7 @@ class _Plan:
     __slots__ = (
         "policy", "name", "version", "aliases", "resolved", "mentioned", "offered", "first_alias",
         "rerouted_to",
-        "explicit_external_sensitive", "unhealthy_error_rate", "targets", "rules",
+        "explicit_external_sensitive", "unhealthy_error_rate", "targets", "rules", "moved_steps",
     )  # fmt: skip
 
     def __init__(self, policy: Policy, ref: weakref.ref[Policy]) -> None:
@@ -418,6 +424,7 @@ class _Plan:
         self.unhealthy_error_rate = policy.settings.unhealthy_error_rate
         self.targets = {name: _TargetPlan(target) for name, target in policy.targets.items()}
         self.rules = tuple(_RulePlan(index, rule) for index, rule in enumerate(policy.rules))
+        self.moved_steps: dict[tuple[str, ...], str] = {}
 
     def not_offered(self, requested_model: str) -> Refusal:
         message = f"The model {requested_model!r} is not offered here. Choose one of: {self.offered}."
