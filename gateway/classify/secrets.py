@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from gateway.classify.hits import Hit
 
 # (kind, literal that must occur, pattern, confidence): token formats published by each provider. The
-# literal (checked in the lowercased text) skips a pattern cheaply when it cannot match.
+# literal (checked in the lowercased text) skips a pattern cheaply when it cannot match; the AWS key,
+# without one, has AWS_KEY_GATE.
 TOKEN_PATTERNS: tuple[tuple[str, str, re.Pattern[str], float], ...] = (
     ("anthropic_api_key", "sk-ant-", re.compile(r"\bsk-ant-[a-z0-9]{2,8}-[A-Za-z0-9_-]{20,}"), 0.99),
     ("openai_api_key", "sk-", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), 0.95),
@@ -49,6 +50,20 @@ TOKEN_PATTERNS: tuple[tuple[str, str, re.Pattern[str], float], ...] = (
     ),
 )
 
+# The AWS key pattern has no lowercase literal to check: this one finds its prefixes (re skips to each "A"
+# in C, where the pattern's leading \b makes it try every position).
+AWS_KEY_GATE = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)")
+# A single character is found far faster than a word ("_" in text runs memchr): each literal is checked
+# only when its least common character occurs.
+_RARE_FIRST = "_:-.xjzqkvywbgfpmhcudlrsnoitea "
+
+
+def _rarest(literal: str) -> str:
+    return min(literal, key=lambda ch: _RARE_FIRST.find(ch) % len(_RARE_FIRST)) if literal else ""
+
+
+_LITERAL_KEYS = {literal: _rarest(literal) for _, literal, _, _ in TOKEN_PATTERNS}
+
 # "password: hunter2", "api_key = '...'", "my password is ...": a credential word, then a value.
 ASSIGNED_SECRET = re.compile(
     r"(?i)\b(?P<what>password|passwd|pwd|passcode|passphrase|pin|secret|client[_-]?secret|api[_-]?key"
@@ -68,7 +83,10 @@ def find_secrets(text: str) -> Iterator[Hit]:
     """Every credential-looking span in text."""
     lowered = text.lower()
     for kind, literal, pattern, confidence in TOKEN_PATTERNS:
-        if literal not in lowered:
+        if literal:
+            if _LITERAL_KEYS[literal] not in lowered or literal not in lowered:
+                continue
+        elif kind == "aws_access_key" and not AWS_KEY_GATE.search(text):
             continue
         for match in pattern.finditer(text):
             yield Hit(kind, "secret", confidence, match.start(), match.end())
