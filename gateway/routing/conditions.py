@@ -115,7 +115,7 @@ WhenCheck = Callable[[Classification, Principal, str, RequestedKind], tuple[str,
 _Check = Callable[[Classification, Principal, str, RequestedKind], "str | None"]
 
 
-def compile_when(when: When) -> WhenCheck | None:
+def compile_when(when: When, *, memoize: bool = True) -> WhenCheck | None:
     """A function giving the failed conditions of `when` (() when it holds), or None for an empty `when`."""
     checks = _compile_checks(when)
     if not checks:
@@ -127,13 +127,91 @@ def compile_when(when: When) -> WhenCheck | None:
             reason = check(c, p, model, kind)
             return () if reason is None else (reason,)
 
-        return single
+        evaluate: WhenCheck = single
+    else:
 
-    def several(c: Classification, p: Principal, model: str, kind: RequestedKind) -> tuple[str, ...]:
-        failed = [reason for check in checks if (reason := check(c, p, model, kind)) is not None]
-        return tuple(failed)
+        def several(c: Classification, p: Principal, model: str, kind: RequestedKind) -> tuple[str, ...]:
+            failed = [reason for check in checks if (reason := check(c, p, model, kind)) is not None]
+            return tuple(failed)
 
-    return several
+        evaluate = several
+    parts = _key_parts(when)
+    if not memoize or parts is None or (len(checks) == 1 and when.any_of is None):
+        return evaluate
+    return _memoized(evaluate, parts)
+
+
+# Several conditions (or an any_of) cost several calls and often a joined message, yet their failures depend
+# only on a few plain values: the level, tier, task, model... Such a `when` is evaluated once per distinct
+# tuple of those values. The key reads what the evaluation reads, in the same order (so the same content gets
+# judged); a condition on a number (score, prompt tokens) or on key metadata (any value) is never memoized.
+_PURE_PARTS = {
+    "c.sensitivity.level", "c.sensitivity.categories()", "c.sensitivity.kinds()", "c.complexity.tier",
+    "c.task", "c.domain", "p.key_id", "p.name", "p.team", "m", "k",
+}  # fmt: skip
+_MEMO_LIMIT = 1024  # distinct keys remembered per `when`; past it, evaluated every time
+
+
+def _key_parts(when: When) -> list[str] | None:  # noqa: C901 (one line per condition, in order)
+    parts: list[str] = []
+    if when.sensitivity_at_least is not None:
+        parts.append("c.sensitivity.level")
+    if when.sensitive_categories is not None:
+        parts.append("c.sensitivity.categories()")
+    if when.sensitive_kinds is not None:
+        parts.append("c.sensitivity.kinds()")
+    if when.complexity_at_least is not None:
+        parts.append("c.complexity.tier")
+    if when.complexity_at_most is not None:
+        parts.append("c.complexity.tier")
+    if when.complexity_score is not None or when.prompt_tokens is not None or when.metadata is not None:
+        return None
+    if when.task is not None:
+        parts.append("c.task")
+    if when.domain is not None:
+        parts.append("c.domain")
+    if when.needs is not None:
+        parts.append("_need_flags(c.needs_bound())")
+    if when.key_id is not None:
+        parts.append("p.key_id")
+    if when.key_name is not None:
+        parts.append("p.name")
+    if when.team is not None:
+        parts.append("p.team")
+    if when.model is not None:
+        parts.append("m")
+    if when.requested is not None:
+        parts += ["m", "k"]
+    for branch in when.any_of or ():
+        branch_parts = _key_parts(branch)
+        if branch_parts is None:
+            return None
+        parts += branch_parts
+    return parts
+
+
+def _need_flags(needs: Any) -> tuple[bool, bool, bool, bool]:
+    return (needs.tools, needs.json_mode, needs.images, needs.long_context)
+
+
+def _memoized(evaluate: WhenCheck, parts: list[str]) -> WhenCheck:
+    # A pure part read twice gives the same value: read it once. needs_bound() is read as often as evaluated.
+    unique = [part for i, part in enumerate(parts) if part not in _PURE_PARTS or part not in parts[:i]]
+    assert all(part in _PURE_PARTS or part == "_need_flags(c.needs_bound())" for part in unique), unique
+    # The parts come from the fixed list above, never from the policy's text.
+    key_of = eval(f"lambda c, p, m, k: ({', '.join(unique)},)", {"_need_flags": _need_flags})  # noqa: S307
+    memo: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    def memoized(c: Classification, p: Principal, model: str, kind: RequestedKind) -> tuple[str, ...]:
+        key = key_of(c, p, model, kind)
+        failed = memo.get(key)
+        if failed is None:
+            failed = evaluate(c, p, model, kind)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = failed
+        return failed
+
+    return memoized
 
 
 def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per condition, in order)
@@ -244,7 +322,7 @@ def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per c
 
         checks.append(requested_check)
     if when.any_of is not None:
-        checks.append(_any_of_check([compile_when(branch) for branch in when.any_of]))
+        checks.append(_any_of_check([compile_when(branch, memoize=False) for branch in when.any_of]))
     return checks
 
 

@@ -13,7 +13,7 @@ from gateway.classify.types import Classification, Needs
 from gateway.errors import GatewayError
 from gateway.routing.conditions import RequestedKind, compile_when
 from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule, Target, When
-from gateway.routing.stats import TargetStats, health_rank
+from gateway.routing.stats import TargetStats
 from gateway.routing.strategies import _latency_key, _weighted_order, missing_capability
 
 
@@ -149,7 +149,7 @@ def decide(
         if step is None:
             step = matched.candidates_step(primary)
         steps.append(step)
-    chain = primary
+    chain: Sequence[str] = primary
     if matched.fallbacks:
         chain = primary + [
             n
@@ -277,28 +277,38 @@ def _order(
 
 
 def _healthy_first(
-    chain: list[str], target_stats: Mapping[str, TargetStats], plan: _Plan, steps: list[str]
-) -> list[str]:
+    chain: Sequence[str], target_stats: Mapping[str, TargetStats], plan: _Plan, steps: list[str]
+) -> Sequence[str]:
     error_rate = plan.unhealthy_error_rate
     get = target_stats.get
-    for name in chain:  # the common case first: no target erring, half-open or open
+    ranks = []
+    unhealthy = False
+    for name in chain:  # stats.health_rank(), inline
         stats = get(name)
-        if stats is not None and (stats.circuit != "closed" or stats.error_rate >= error_rate):
-            break
-    else:
+        if stats is None:
+            rank = 0
+        elif stats.circuit == "open":
+            rank = 2
+        elif stats.circuit == "half_open" or stats.error_rate >= error_rate:
+            rank = 1
+        else:
+            rank = 0
+        ranks.append(rank)
+        unhealthy = unhealthy or rank > 0
+    if not unhealthy:
         return chain
-    ranks = [health_rank(get(n), unhealthy_error_rate=error_rate) for n in chain]
-    if any(ranks):
+    # The same few chains and ranks come back call after call: remember each reordering and its step.
+    key = (tuple(chain), tuple(ranks))
+    known = plan.reorders.get(key)
+    if known is None:
         rank_of = dict(zip(chain, ranks, strict=True))
-        chain = sorted(chain, key=rank_of.__getitem__)
-        moved = tuple([n for n in chain if rank_of[n]])
-        step = plan.moved_steps.get(moved)
-        if step is None:
-            step = f"moved to the back, unhealthy: {list(moved)}"
-            if len(plan.moved_steps) < _CACHE_LIMIT:
-                plan.moved_steps[moved] = step
-        steps.append(step)
-    return chain
+        ordered = sorted(chain, key=rank_of.__getitem__)
+        moved = [n for n in ordered if rank_of[n]]
+        known = (tuple(ordered), f"moved to the back, unhealthy: {moved}")
+        if len(plan.reorders) < _CACHE_LIMIT:
+            plan.reorders[key] = known
+    steps.append(known[1])
+    return known[0]
 
 
 # Derived data per policy, built on its first decision. A Policy never changes (a new version is a new
@@ -400,7 +410,7 @@ class _Plan:
     __slots__ = (
         "policy", "name", "version", "aliases", "resolved", "mentioned", "offered", "first_alias",
         "rerouted_to",
-        "explicit_external_sensitive", "unhealthy_error_rate", "targets", "rules", "moved_steps",
+        "explicit_external_sensitive", "unhealthy_error_rate", "targets", "rules", "reorders",
     )  # fmt: skip
 
     def __init__(self, policy: Policy, ref: weakref.ref[Policy]) -> None:
@@ -424,7 +434,7 @@ class _Plan:
         self.unhealthy_error_rate = policy.settings.unhealthy_error_rate
         self.targets = {name: _TargetPlan(target) for name, target in policy.targets.items()}
         self.rules = tuple(_RulePlan(index, rule) for index, rule in enumerate(policy.rules))
-        self.moved_steps: dict[tuple[str, ...], str] = {}
+        self.reorders: dict[tuple[tuple[str, ...], tuple[int, ...]], tuple[tuple[str, ...], str]] = {}
 
     def not_offered(self, requested_model: str) -> Refusal:
         message = f"The model {requested_model!r} is not offered here. Choose one of: {self.offered}."
