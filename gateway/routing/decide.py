@@ -262,12 +262,13 @@ def _order(
 ) -> list[str]:
     """order_by_strategy(), on the targets' precomputed sort keys; reads the same classification fields."""
     strategy = rule.strategy or "cheapest"
-    if strategy == "cheapest":  # only "cheapest" reads the output estimate; the others need nothing judged
+    if strategy == "cheapest":  # only "cheapest" reads the output estimate (and so judges the task)
         needs = classification.needs
         if len(names) < 2:
             return names
         prompt, output = needs.prompt_tokens, needs.expected_output_tokens
         return sorted(names, key=lambda n: plan.targets[n].cost(prompt, output))
+    # Read, as decide() always has (it judges a record that has no bound), though these orders ignore it.
     classification.needs_bound()
     if strategy == "fastest":
         return sorted(names, key=lambda n: _latency_key(target_stats.get(n))) if len(names) > 1 else names
