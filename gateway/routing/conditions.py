@@ -25,97 +25,31 @@ class RequestFacts:
     requested_kind: RequestedKind
 
 
-def _listed(label: str, value: str, allowed: tuple[str, ...]) -> str | None:
-    if value in allowed:
-        return None
-    return f"{label} {value!r} not in {list(allowed)}"
-
-
 def failed_conditions(when: When, facts: RequestFacts) -> list[str]:
-    """The conditions of `when` that do not hold for `facts`; an empty list means the rule matches."""
-    c = facts.classification
-    failed: list[str] = []
-    if when.sensitivity_at_least is not None:
-        level = c.sensitivity.level
-        # A level the classifier should never send counts as the highest: fail safe, not open.
-        if LEVEL_RANK.get(level, 3) < LEVEL_RANK[when.sensitivity_at_least]:
-            failed.append(f"sensitivity {level!r} < {when.sensitivity_at_least!r}")
-    if when.sensitive_categories is not None:
-        found = c.sensitivity.categories()
-        if not found.intersection(when.sensitive_categories):
-            failed.append(
-                f"sensitive categories {sorted(found)} share none of {list(when.sensitive_categories)}"
-            )
-    if when.sensitive_kinds is not None:
-        kinds = c.sensitivity.kinds()
-        if not kinds.intersection(when.sensitive_kinds):
-            failed.append(f"sensitive kinds {sorted(kinds)} share none of {list(when.sensitive_kinds)}")
-    if when.complexity_at_least is not None:
-        if TIER_RANK.get(c.complexity.tier, 2) < TIER_RANK[when.complexity_at_least]:
-            failed.append(f"complexity {c.complexity.tier!r} < {when.complexity_at_least!r}")
-    if when.complexity_at_most is not None:
-        if TIER_RANK.get(c.complexity.tier, 2) > TIER_RANK[when.complexity_at_most]:
-            failed.append(f"complexity {c.complexity.tier!r} > {when.complexity_at_most!r}")
-    if when.complexity_score is not None and not when.complexity_score.holds(c.complexity.score):
-        failed.append(f"complexity score {c.complexity.score:g} outside {when.complexity_score.describe()}")
-    if when.task is not None and (reason := _listed("task", c.task, when.task)):
-        failed.append(reason)
-    if when.domain is not None and (reason := _listed("domain", c.domain, when.domain)):
-        failed.append(reason)
-    if when.needs is not None:
-        missing = [n for n in when.needs if not getattr(c.needs_bound(), _NEED_FLAGS[n])]
-        if missing:
-            failed.append(f"request does not need {missing}")
-    if when.prompt_tokens is not None:
-        prompt_tokens = c.needs_bound().prompt_tokens  # exact (only the output estimate may be pending)
-        if not when.prompt_tokens.holds(prompt_tokens):
-            failed.append(f"prompt tokens {prompt_tokens} outside {when.prompt_tokens.describe()}")
-    failed.extend(_caller_failures(when, facts))
-    if when.any_of is not None:
-        branches = [failed_conditions(branch, facts) for branch in when.any_of]
-        if all(branches):
-            why = "; ".join(f"[{i}] " + ", ".join(b) for i, b in enumerate(branches))
-            failed.append(f"no any_of branch holds ({why})")
-    return failed
-
-
-def _caller_failures(when: When, facts: RequestFacts) -> list[str]:
-    p = facts.principal
-    failed: list[str] = []
-    if when.key_id is not None and (reason := _listed("key id", p.key_id, when.key_id)):
-        failed.append(reason)
-    if when.key_name is not None and (reason := _listed("key name", p.name, when.key_name)):
-        failed.append(reason)
-    if when.team is not None and (reason := _listed("team", p.team, when.team)):
-        failed.append(reason)
-    if when.metadata is not None:
-        for key, expected in when.metadata.items():
-            allowed = expected if isinstance(expected, list | tuple) else [expected]
-            if key not in p.metadata:
-                failed.append(f"key metadata has no {key!r}")
-            elif p.metadata[key] not in allowed:
-                failed.append(f"key metadata {key}={p.metadata[key]!r} not in {list(allowed)}")
-    if when.model is not None and (reason := _listed("requested model", facts.requested_model, when.model)):
-        failed.append(reason)
-    if when.requested is not None and facts.requested_kind != when.requested:
-        failed.append(f"requested model {facts.requested_model!r} is {_kind_phrase(facts.requested_kind)}")
-    return failed
+    """The conditions of `when` that do not hold for `facts`, in order; an empty list means it matches.
+    (decide() compiles each rule's `when` once per policy with compile_when; this is the same check.)"""
+    check = compile_when(when)
+    if check is None:
+        return []
+    return list(check(facts.classification, facts.principal, facts.requested_model, facts.requested_kind))
 
 
 def _kind_phrase(kind: RequestedKind) -> str:
     return {"alias": "an alias", "target": "a target name", "unknown": "unknown to this policy"}[kind]
 
 
-# A `when` turned into a function once per policy: the same failures, in the same order, reading the same
-# fields of the classification (complexity, task and domain only where the plain evaluation above reads
-# them), with the constant parts of the messages built in advance. decide() uses these; `failed_conditions`
-# stays the readable definition, and the equivalence test holds the two to the same output.
+# A `when` as a function, built once per policy: one check per condition, in the policy's order, each
+# giving its failure message or None. A level or tier the classifier should never send counts as the highest
+# (fail safe, not open). Complexity, task and domain are read only by conditions on them, so a request
+# whose route no such condition decides is never judged for them (see Classification). The constant parts
+# of the messages are built in advance; tests/routing/test_decide_equivalence.py holds the output to the
+# first, plain implementation (tests/routing/reference_decide.py).
 
 WhenCheck = Callable[[Classification, Principal, str, RequestedKind], tuple[str, ...]]
 _Check = Callable[[Classification, Principal, str, RequestedKind], "str | None"]
 
 
-def compile_when(when: When, *, memoize: bool = True) -> WhenCheck | None:
+def compile_when(when: When) -> WhenCheck | None:
     """A function giving the failed conditions of `when` (() when it holds), or None for an empty `when`."""
     checks = _compile_checks(when)
     if not checks:
@@ -135,83 +69,7 @@ def compile_when(when: When, *, memoize: bool = True) -> WhenCheck | None:
             return tuple(failed)
 
         evaluate = several
-    parts = _key_parts(when)
-    if not memoize or parts is None or (len(checks) == 1 and when.any_of is None):
-        return evaluate
-    return _memoized(evaluate, parts)
-
-
-# Several conditions (or an any_of) cost several calls and often a joined message, yet their failures depend
-# only on a few plain values: the level, tier, task, model... Such a `when` is evaluated once per distinct
-# tuple of those values. The key reads what the evaluation reads, in the same order (so the same content gets
-# judged); a condition on a number (score, prompt tokens) or on key metadata (any value) is never memoized.
-_PURE_PARTS = {
-    "c.sensitivity.level", "c.sensitivity.categories()", "c.sensitivity.kinds()", "c.complexity.tier",
-    "c.task", "c.domain", "p.key_id", "p.name", "p.team", "m", "k",
-}  # fmt: skip
-_MEMO_LIMIT = 1024  # distinct keys remembered per `when`; past it, evaluated every time
-
-
-def _key_parts(when: When) -> list[str] | None:  # noqa: C901 (one line per condition, in order)
-    parts: list[str] = []
-    if when.sensitivity_at_least is not None:
-        parts.append("c.sensitivity.level")
-    if when.sensitive_categories is not None:
-        parts.append("c.sensitivity.categories()")
-    if when.sensitive_kinds is not None:
-        parts.append("c.sensitivity.kinds()")
-    if when.complexity_at_least is not None:
-        parts.append("c.complexity.tier")
-    if when.complexity_at_most is not None:
-        parts.append("c.complexity.tier")
-    if when.complexity_score is not None or when.prompt_tokens is not None or when.metadata is not None:
-        return None
-    if when.task is not None:
-        parts.append("c.task")
-    if when.domain is not None:
-        parts.append("c.domain")
-    if when.needs is not None:
-        parts.append("_need_flags(c.needs_bound())")
-    if when.key_id is not None:
-        parts.append("p.key_id")
-    if when.key_name is not None:
-        parts.append("p.name")
-    if when.team is not None:
-        parts.append("p.team")
-    if when.model is not None:
-        parts.append("m")
-    if when.requested is not None:
-        parts += ["m", "k"]
-    for branch in when.any_of or ():
-        branch_parts = _key_parts(branch)
-        if branch_parts is None:
-            return None
-        parts += branch_parts
-    return parts
-
-
-def _need_flags(needs: Any) -> tuple[bool, bool, bool, bool]:
-    return (needs.tools, needs.json_mode, needs.images, needs.long_context)
-
-
-def _memoized(evaluate: WhenCheck, parts: list[str]) -> WhenCheck:
-    # A pure part read twice gives the same value: read it once. needs_bound() is read as often as evaluated.
-    unique = [part for i, part in enumerate(parts) if part not in _PURE_PARTS or part not in parts[:i]]
-    assert all(part in _PURE_PARTS or part == "_need_flags(c.needs_bound())" for part in unique), unique
-    # The parts come from the fixed list above, never from the policy's text.
-    key_of = eval(f"lambda c, p, m, k: ({', '.join(unique)},)", {"_need_flags": _need_flags})  # noqa: S307
-    memo: dict[tuple[Any, ...], tuple[str, ...]] = {}
-
-    def memoized(c: Classification, p: Principal, model: str, kind: RequestedKind) -> tuple[str, ...]:
-        key = key_of(c, p, model, kind)
-        failed = memo.get(key)
-        if failed is None:
-            failed = evaluate(c, p, model, kind)
-            if len(memo) < _MEMO_LIMIT:
-                memo[key] = failed
-        return failed
-
-    return memoized
+    return evaluate
 
 
 def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per condition, in order)
@@ -322,7 +180,7 @@ def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per c
 
         checks.append(requested_check)
     if when.any_of is not None:
-        checks.append(_any_of_check([compile_when(branch, memoize=False) for branch in when.any_of]))
+        checks.append(_any_of_check([compile_when(branch) for branch in when.any_of]))
     return checks
 
 

@@ -6,7 +6,7 @@ import math
 import random
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from gateway.auth.principal import Principal
 from gateway.classify.types import Classification, Needs
@@ -156,24 +156,16 @@ def decide(
             for n in matched.fallbacks
             if n not in primary and _usable(plan, n, classification, principal, internal_only, drops, steps)
         ]
+    if internal_only:
+        # The last word, whatever the rule said: sensitive data never reaches an external target.
+        # (_usable already dropped them; this guard keeps the promise if that ever changes.)
+        chain = [n for n in chain if plan.targets[n].internal]
     if not chain:
         refusal = _empty_chain_refusal(drops, classification, internal_only=internal_only)
         return _decision(plan, requested_model, sensitive, matched.name, (), trace, steps, refusal)
     if target_stats:
         chain = _healthy_first(chain, target_stats, plan, steps)
     return _decision(plan, requested_model, sensitive, matched.name, chain, trace, steps, None)
-
-
-_DECISION_FIELDS = (
-    "target", "fallbacks", "rule", "policy_name", "policy_version", "requested_model", "sensitive", "trace",
-    "steps", "refusal",
-)  # fmt: skip
-assert tuple(f.name for f in fields(Decision)) == _DECISION_FIELDS, "update _decision() to Decision's fields"
-_new_decision = object.__new__
-(
-    _set_target, _set_fallbacks, _set_rule, _set_policy_name, _set_policy_version, _set_requested_model,
-    _set_sensitive, _set_trace, _set_steps, _set_refusal,
-) = (getattr(Decision, name).__set__ for name in _DECISION_FIELDS)  # fmt: skip
 
 
 def _decision(
@@ -186,19 +178,18 @@ def _decision(
     steps: list[str],
     refusal: Refusal | None,
 ) -> Decision:
-    """Decision(...), without the frozen dataclass's per-field object.__setattr__ (a good share of a call)."""
-    decision: Decision = _new_decision(Decision)
-    _set_target(decision, chain[0] if chain else None)
-    _set_fallbacks(decision, tuple(chain[1:]))
-    _set_rule(decision, rule)
-    _set_policy_name(decision, plan.name)
-    _set_policy_version(decision, plan.version)
-    _set_requested_model(decision, requested_model)
-    _set_sensitive(decision, sensitive)
-    _set_trace(decision, tuple(trace))
-    _set_steps(decision, tuple(steps))
-    _set_refusal(decision, refusal)
-    return decision
+    return Decision(
+        target=chain[0] if chain else None,
+        fallbacks=tuple(chain[1:]),
+        rule=rule,
+        policy_name=plan.name,
+        policy_version=plan.version,
+        requested_model=requested_model,
+        sensitive=sensitive,
+        trace=tuple(trace),
+        steps=tuple(steps),
+        refusal=refusal,
+    )
 
 
 def _explicit_external_sensitive(
