@@ -114,12 +114,51 @@ class Token(NamedTuple):
     possessive: bool
 
 
+LOCAL_PART_CHAR = re.compile(r"[\w.+-]")
+LOCAL_PART_RUN = re.compile(r"[\w.+-]+\Z")
+DOMAIN_RUN = re.compile(r"[\w.-]+")
+
+
 def _mask(text: str) -> str:
     """text with URLs, e-mails and code spans blanked out (same length, so offsets still point into text).
-    Each kind needs a literal ("://", "www.", "@", "`"); without them the costly pattern is not run."""
-    if "://" not in text and "www." not in text and "@" not in text and "`" not in text:
-        return text
+    Each kind needs a literal ("://", "www.", "@", "`"); without them the costly pattern is not run, and
+    with "@" alone the e-mails are found from each "@" (_email_spans)."""
+    if "://" not in text and "www." not in text and "`" not in text:
+        if "@" not in text:
+            return text
+        spans = _email_spans(text)
+        if spans is not None:
+            parts: list[str] = []
+            previous = 0
+            for start, end in spans:
+                parts += (text[previous:start], " " * (end - start))
+                previous = end
+            parts.append(text[previous:])
+            return "".join(parts)
     return SKIP_SPANS.sub(lambda m: " " * len(m.group()), text)
+
+
+def _email_spans(text: str) -> list[tuple[int, int]] | None:
+    """The spans of SKIP_SPANS.finditer(text) when text holds "@" but none of the other alternatives'
+    literals, found from each "@": a match is the run of local-part characters before an "@" (from where
+    the previous match ended at the earliest) and the run of domain characters after it. None when a run
+    is longer than the window looked at (then SKIP_SPANS does it)."""
+    spans: list[tuple[int, int]] = []
+    end = 0
+    at = text.find("@")
+    while at != -1:
+        if at > end:
+            low = max(end, at - 128)
+            run = LOCAL_PART_RUN.search(text, low, at)
+            if run is not None:
+                if run.start() == low > end and LOCAL_PART_CHAR.match(text, low - 1):
+                    return None  # the run goes on before the window
+                domain = DOMAIN_RUN.match(text, at + 1)
+                if domain is not None:
+                    spans.append((run.start(), domain.end()))
+                    end = domain.end()
+        at = text.find("@", max(at + 1, end))
+    return spans
 
 
 def _token(text: str, match: re.Match[str], lowercase_names: frozenset[str]) -> Token:
@@ -179,6 +218,11 @@ TITLE_WORDS = frozenset(TITLE.pattern.split("(?:")[1].split(")")[0].split("|"))
 # "co-worker", "account holder"), possibly with 's, "name", "is" glued on, or "name"/"is" themselves.
 RELATION_TAIL = re.compile(rf"(?:{RELATION}|holder)(?:'s|’s)?(?:name(?:is)?)?|name(?:is)?|is")
 SEPARATORS = re.compile(r"['’-]")
+# The last word of each SOFT_INTRO cue ("i'm" is one word, whose last part is "m").
+SOFT_LAST_WORDS = frozenset(
+    "hi hello hey am i'm m im is me thanks you cc said says asked told tell ask meet met invite invited "
+    "contact email phone text to with starring featuring feat by".split()
+)
 
 
 class _Cues:
@@ -188,9 +232,11 @@ class _Cues:
     cues are asked about for every capitalised word: the word before it is checked first, and the text is
     scanned only when that word could end such a cue."""
 
-    def __init__(self, text: str, *, masked: bool) -> None:
+    def __init__(self, text: str, *, masked: str) -> None:
         self.lowered = lower_same_length(text)  # the cue patterns are written in lower case
-        # The checks of the word before rely on tokens covering all text: not so when spans were masked.
+        # The checks of the word before rely on the tokens covering the text before a word: not so when a
+        # masked span (URL, e-mail, code) lies between the two words, and then the scan decides.
+        self.text = text
         self.masked = masked
         self._title: frozenset[int] | None = None
         self._intro: frozenset[int] | None = None
@@ -226,19 +272,27 @@ class _Cues:
             self._relation = self._ends(RELATION_BEFORE)
         return self._relation
 
+    def _word_before(self, tokens: _LazyTokens, i: int) -> tuple[int, int, int]:
+        """The start of tokens[i] and the span of the word before it ((0, 0) for the first word); the span
+        is (-1, -1) when a masked span lies between them (the text must be scanned for the cue)."""
+        matches = tokens.matches
+        start = matches[i].start()
+        previous_start, previous_end = matches[i - 1].span() if i else (0, 0)
+        if self.masked is not self.text and self.masked[previous_end:start] != self.text[previous_end:start]:
+            return start, -1, -1
+        return start, previous_start, previous_end
+
     def before(self, tokens: _LazyTokens, i: int) -> tuple[bool, bool]:
         """Whether tokens[i] follows a title ("Dr. ", "mrs ") and whether it follows a relation ("my son ",
         "her colleague's name is "). A TITLE match that ends at a word is the word before it (or that
         word's last part after a hyphen or apostrophe), maybe a dot, then spaces; a RELATION_BEFORE match
         ends in the relation, "'s", "name" or "is" as the word before, then only spaces, commas or colons.
         The text is scanned for the cue only when the word before and the gap allow it."""
-        matches = tokens.matches
-        start = matches[i].start()
-        if self.masked:
+        start, previous_start, previous_end = self._word_before(tokens, i)
+        if previous_end < 0:
             return start in self.title, start in self.relation
         if i == 0:
             return False, False
-        previous_start, previous_end = matches[i - 1].span()
         lowered = self.lowered
         gap = lowered[previous_end:start]
         if gap.isspace():
@@ -257,6 +311,23 @@ class _Cues:
         if relation_gap and RELATION_TAIL.fullmatch(lowered, previous_start, previous_end):
             relation = start in self.relation
         return title, relation
+
+    def after_soft_intro(self, tokens: _LazyTokens, i: int) -> bool:
+        """Whether tokens[i] follows a soft intro ("hi ", "said ", "thank you, "). SOFT_INTRO ends at a word
+        only after one of SOFT_LAST_WORDS as the word before (or its last part after a hyphen or
+        apostrophe), then only spaces, commas, or the "." of "feat." or ":" of "cc:"."""
+        start, previous_start, previous_end = self._word_before(tokens, i)
+        if previous_end < 0:
+            return start in self.soft
+        if i == 0:
+            return False
+        lowered = self.lowered
+        if lowered[previous_end:start].replace(",", "").replace(".", "").replace(":", "").strip():
+            return False
+        word = lowered[previous_start:previous_end]
+        if word not in SOFT_LAST_WORDS and SEPARATORS.split(word)[-1] not in SOFT_LAST_WORDS:
+            return False
+        return start in self.soft
 
     @property
     def soft(self) -> frozenset[int]:
@@ -310,7 +381,7 @@ class NameFinder:
         words: list[str] = list(map(re.Match.group, matches))
         lowercase_names = self._lowercase_names(text)
         tokens = _LazyTokens(text, matches, lowercase_names)
-        cues = _Cues(text, masked=masked is not text)
+        cues = _Cues(text, masked=masked)
         # Only capitalised words, words a cue introduces and lowercase first names can score; the rules
         # give every other word 0. Capitalised words start with an upper-case letter (or, in lowercase
         # text, are known names): found by a look at first letters, then checked in full.
@@ -421,7 +492,7 @@ class NameFinder:
             score = max(score, 0.8)
         if PERSON_VERB_AFTER.search(after):
             score = max(score, 0.75)
-        if token.start in cues.soft and (known_name or not token.sentence_start):
+        if (known_name or not token.sentence_start) and cues.after_soft_intro(tokens, i):
             score = max(score, 0.7 if known_name else 0.55)
         if token.sentence_start:
             sentence_rest = text[token.end : token.end + 160]

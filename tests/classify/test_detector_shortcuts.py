@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
 from gateway.classify.hits import has_digit
+from gateway.classify.identifiers import EMAIL, find_emails
 from gateway.classify.lexicon import load_lexicon
-from gateway.classify.names import WORD, NameFinder, _LazyTokens, _mask, tokenize
+from gateway.classify.names import SKIP_SPANS, WORD, NameFinder, _LazyTokens, _mask, tokenize
 
 TEXTS = [
     "Say hello in five words.",
@@ -30,3 +32,27 @@ def test_lazy_tokens_are_the_tokens(text: str) -> None:
 @pytest.mark.parametrize("text", [*TEXTS, "room 5", "x٣y", "no digits here", "１２"])
 def test_has_digit_is_a_search_for_backslash_d(text: str) -> None:
     assert has_digit(text) == (re.search(r"\d", text) is not None)
+
+
+def _random_texts(seed: int, count: int) -> list[str]:
+    """Short texts dense in "@", local-part and domain characters, some with a local part over 64 long."""
+    rng = random.Random(seed)
+    pieces = ["ab", ".", "+", "-", "_", "@", " ", "x1", "é", "\n", "com", "a.b", "@", "Q", "`", "://", "www."]
+    texts = []
+    for _ in range(count):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        if rng.random() < 0.05:
+            text = "a" * rng.randint(60, 200) + "@b.co " + text
+        texts.append(text)
+    return texts
+
+
+def test_emails_found_from_each_at_are_the_pattern_s() -> None:
+    for text in _random_texts(7, 20_000):
+        expected = [(m.start(), m.end()) for m in EMAIL.finditer(text)]
+        assert [(hit.start, hit.end) for hit in find_emails(text)] == expected, text
+
+
+def test_masking_from_each_at_is_the_pattern_s() -> None:
+    for text in _random_texts(8, 20_000):
+        assert _mask(text) == SKIP_SPANS.sub(lambda m: " " * len(m.group()), text), text
