@@ -200,8 +200,17 @@ async def _send_stream(
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    streaming = asyncio.ensure_future(pump(reply.body))
-    watcher = asyncio.ensure_future(client_gone())
+    try:
+        await relay_until_gone(pump(reply.body), client_gone())
+    finally:
+        await close_quietly(reply.body)  # the upstream released and the call recorded, whatever happened
+
+
+async def relay_until_gone(pump: Awaitable[None], client_gone: Awaitable[None]) -> None:
+    """Run a stream's pump until it ends or the client goes away, whichever is first; the other is
+    cancelled and awaited (a cancelled pump stops reading the upstream)."""
+    streaming = asyncio.ensure_future(pump)
+    watcher = asyncio.ensure_future(client_gone)
     try:
         await asyncio.wait((streaming, watcher), return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -213,4 +222,3 @@ async def _send_stream(
                 await task
             except (asyncio.CancelledError, OSError):
                 pass
-        await close_quietly(reply.body)  # the upstream released and the call recorded, whatever happened

@@ -25,7 +25,7 @@ from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from gateway.api.common import ClientGone, too_large
-from gateway.api.fastlane import JSON_HEADER, ROUTES, SSE_HEADERS, Answer, FastLane
+from gateway.api.fastlane import JSON_HEADER, ROUTES, SSE_HEADERS, Answer, FastLane, relay_until_gone
 from gateway.errors import GatewayError
 from gateway.serving.streaming import close_quietly
 
@@ -201,19 +201,9 @@ class FastCycle(RequestResponseCycle):
                 await self.message_event.wait()
                 self.message_event.clear()
 
-        streaming = asyncio.ensure_future(pump())
-        watcher = asyncio.ensure_future(client_gone())
         try:
-            await asyncio.wait((streaming, watcher), return_when=asyncio.FIRST_COMPLETED)
+            await relay_until_gone(pump(), client_gone())
         finally:
-            for task in (streaming, watcher):
-                if not task.done():
-                    task.cancel()
-            for task in (streaming, watcher):
-                try:
-                    await task
-                except (asyncio.CancelledError, OSError):
-                    pass
             if not self.response_complete:
                 self.transport.close()  # ended mid-stream: the client must not wait for more
 

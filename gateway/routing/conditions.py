@@ -85,30 +85,9 @@ def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per c
         checks.append(lambda c, p, m, k: too_low.get(c.sensitivity.level))
     if when.sensitive_categories is not None:
         categories = when.sensitive_categories
-        share_none = f" share none of {list(categories)}"
-
-        def category_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
-            found = c.sensitivity.categories()
-            return (
-                None
-                if found.intersection(categories)
-                else f"sensitive categories {sorted(found)}{share_none}"
-            )
-
-        checks.append(category_check)
+        checks.append(_shares_check("sensitive categories", categories, lambda c: c.sensitivity.categories()))
     if when.sensitive_kinds is not None:
-        wanted_kinds = when.sensitive_kinds
-        kinds_share_none = f" share none of {list(wanted_kinds)}"
-
-        def kind_check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
-            kinds = c.sensitivity.kinds()
-            return (
-                None
-                if kinds.intersection(wanted_kinds)
-                else f"sensitive kinds {sorted(kinds)}{kinds_share_none}"
-            )
-
-        checks.append(kind_check)
+        checks.append(_shares_check("sensitive kinds", when.sensitive_kinds, lambda c: c.sensitivity.kinds()))
     if when.complexity_at_least is not None:
         at_least = when.complexity_at_least
         # Unknown tiers rank highest, so they never fall short: .get gives None (holds) for them.
@@ -182,6 +161,18 @@ def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per c
     if when.any_of is not None:
         checks.append(_any_of_check([compile_when(branch) for branch in when.any_of]))
     return checks
+
+
+def _shares_check(
+    label: str, wanted: tuple[str, ...], found_in: Callable[[Classification], frozenset[str]]
+) -> _Check:
+    share_none = f" share none of {list(wanted)}"
+
+    def check(c: Classification, p: Principal, m: str, k: RequestedKind) -> str | None:
+        found = found_in(c)
+        return None if found.intersection(wanted) else f"{label} {sorted(found)}{share_none}"
+
+    return check
 
 
 def _listed_check(
