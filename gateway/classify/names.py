@@ -387,33 +387,41 @@ class NameFinder:
         # text, are known names): found by a look at first letters, then checked in full.
         maybe_capitalised = list(compress(count(), map(str.isupper, map(itemgetter(0), words))))
         if lowercase_names:
-            maybe_capitalised += [
-                i
-                for i, w in enumerate(words)
-                if w in lowercase_names or (w.endswith(("'s", "’s")) and w[:-2] in lowercase_names)
-            ]
-        capitalised = sorted(i for i in set(maybe_capitalised) if tokens[i].capitalised)
-        scored = set(capitalised)
+            maybe_capitalised = sorted(
+                set(maybe_capitalised).union(
+                    i
+                    for i, w in enumerate(words)
+                    if w in lowercase_names or (w.endswith(("'s", "’s")) and w[:-2] in lowercase_names)
+                )
+            )
+        capitalised = [i for i in maybe_capitalised if tokens[i].capitalised]  # ascending
+        scored = capitalised
         if cues.intro:
             starts = list(map(re.Match.start, matches))
+            introduced = set()
             for end in cues.intro:
                 i = bisect_left(starts, end)
                 if i < len(starts) and starts[i] == end:
-                    scored.add(i)
+                    introduced.add(i)
+            scored = sorted(introduced.union(capitalised))
         cued: defaultdict[int, float] = defaultdict(float)
         scores: defaultdict[int, float] = defaultdict(float)
-        for i in sorted(scored):
+        for i in scored:
             cued[i] = self._score_cues_only(tokens, i, cues)
             if cued[i] < 0:  # the full rules
                 cued[i] = self._score_context(text, tokens, i, cues)
                 scores[i] = max(self._score_alone(text, tokens, i), cued[i])
             else:
                 scores[i] = cued[i]
-        is_capitalised = frozenset(capitalised)
-        pairs = {i for i in capitalised if i + 1 in is_capitalised}
-        pairs.update(i for i in self._lowercase_first_names(text, words) if i + 1 < len(tokens))
-        self._score_pairs(text, tokens, scores, sorted(pairs))
-        self._drop_organisations(text, tokens, scores, cued, [i for i in capitalised if scores[i] > 0])
+        pairs = [i for i, j in zip(capitalised, capitalised[1:], strict=False) if j == i + 1]
+        lowercase_first_names = self._lowercase_first_names(text, words)
+        if lowercase_first_names:
+            pairs = sorted(set(pairs).union(i for i in lowercase_first_names if i + 1 < len(tokens)))
+        if pairs:
+            self._score_pairs(text, tokens, scores, pairs)
+        found = [i for i in capitalised if scores[i] > 0]
+        if found:
+            self._drop_organisations(text, tokens, scores, cued, found)
         return [
             Hit("person", "personal", round(scores[i], 2), tokens[i].start, tokens[i].end)
             for i in sorted(scores)
