@@ -77,6 +77,14 @@ IPV6_GATE = re.compile(r":[0-9a-f]{0,4}:", re.IGNORECASE)
 PHONE_GATE = re.compile(r"\d(?:[ .()-]{0,2}\d){6}")
 
 
+# Patterns the checks below apply to each candidate, compiled once (re's cache lookup costs per call).
+NON_DIGIT = re.compile(r"\D")
+DATE_OR_NUMBER = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+PHONE_EXTENSION = re.compile(r"(?i)x|ext|#")
+EXTENSION_AFTER_DIGIT = re.compile(r"(?i)\d\s?(?:x|ext)")
+US_PHONE_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}")
+
+
 def luhn_valid(digits: str) -> bool:
     """The Luhn checksum used by payment cards (and Canadian SINs)."""
     total = 0
@@ -142,7 +150,7 @@ def find_cards(text: str) -> Iterator[Hit]:
     if not CARD_GATE.search(text):
         return
     for match in CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
+        digits = NON_DIGIT.sub("", match.group())
         if not luhn_valid(digits) or len(set(digits)) == 1:  # 4111 1111 1111 1111 is a card people paste
             continue
         cued = CARD_CUE.search(text, max(0, match.start() - 40), match.start()) is not None
@@ -236,7 +244,7 @@ def find_birth_dates(text: str) -> Iterator[Hit]:
 
 
 def _looks_like_date_or_number(candidate: str) -> bool:
-    return bool(re.fullmatch(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}", candidate))
+    return DATE_OR_NUMBER.fullmatch(candidate) is not None
 
 
 def find_phones(text: str, *, taken: list[tuple[int, int]]) -> Iterator[Hit]:
@@ -248,17 +256,17 @@ def find_phones(text: str, *, taken: list[tuple[int, int]]) -> Iterator[Hit]:
         if any(start < t_end and t_start < end for t_start, t_end in taken):
             continue
         candidate = match.group()
-        digits = re.sub(r"\D", "", re.split(r"(?i)x|ext|#", candidate)[0])
+        digits = NON_DIGIT.sub("", PHONE_EXTENSION.split(candidate)[0])
         if not 7 <= len(digits) <= 15 or _looks_like_date_or_number(candidate):
             continue
-        if re.fullmatch(r"\d+", candidate) and len(digits) > 11:
+        if candidate.isdecimal() and len(digits) > 11:
             continue  # a long bare digit run is an account or order number more often than a phone
         context = text[max(0, start - 40) : start] + " " + text[end : end + 20]
         has_cue = PHONE_CUE.search(context) is not None
         shaped = (
             candidate.startswith(("+", "00", "("))
-            or re.search(r"(?i)\d\s?(?:x|ext)", candidate) is not None
-            or re.fullmatch(r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}", candidate) is not None
+            or EXTENSION_AFTER_DIGIT.search(candidate) is not None
+            or US_PHONE_SHAPE.fullmatch(candidate) is not None
         )
         if has_cue:
             confidence = 0.9

@@ -81,6 +81,7 @@ PRONOUN = re.compile(r"(?i)\b(?:he|she|him|her|his|hers|himself|herself)\b")
 # in C to the next "h" or "s" instead of trying every position.
 PRONOUN_LOWER = re.compile(r"(?:h(?<!\w.)(?:e|im|er|is|ers|imself|erself)|s(?<!\w.)he)\b")
 EXCLAIMED = re.compile(r"^\s*[!?]")
+LIST_JOINER_BEFORE = re.compile(r"(?:,|\band|&)\s*$")
 COMMA_BEFORE = re.compile(r",\s*$")
 # WORD for ASCII text, ~1.5x faster: in ASCII, [^\W\d_] is [A-Za-z].
 WORD_ASCII = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
@@ -580,7 +581,7 @@ class NameFinder:
                 listed = SURNAME_LIST.match(after) if len(run) == 1 else None
                 single = listed is not None and PEOPLE_AFTER.match(after, listed.end()) is None
                 people = PEOPLE_AFTER.match(after) is not None  # "Landry and Ryan were engineers"
-                in_list = len(run) == 1 and re.search(r"(?:,|\band|&)\s*$", before) is not None
+                in_list = len(run) == 1 and LIST_JOINER_BEFORE.search(before) is not None
                 firm_list = in_list and not people and self._list_of_single_words(text, tokens, run[0])
                 if is_org or single or firm_list:
                     for j in run:
