@@ -214,6 +214,7 @@ _INTRO_WORDS = (
 )  # fmt: skip
 
 
+# TITLE's alternatives ("mr", "mrs", ... "hon"), read from the pattern so that the two cannot drift apart.
 TITLE_WORDS = frozenset(TITLE.pattern.split("(?:")[1].split(")")[0].split("|"))
 # What the word before a name must be (lowered) for RELATION_BEFORE to end at the name: a relation ("son",
 # "co-worker", "account holder"), possibly with 's, "name", "is" glued on, or "name"/"is" themselves.
@@ -229,9 +230,9 @@ SOFT_LAST_WORDS = frozenset(
 class _Cues:
     """Start offsets of the words that follow each kind of cue, one pass over the text per cue kind. A kind
     is looked for only when a token asks about it (titles, relations: capitalised words; soft intros: words
-    that look like names), and intros not at all when the words they need are absent. Title and relation
-    cues are asked about for every capitalised word: the word before it is checked first, and the text is
-    scanned only when that word could end such a cue."""
+    that look like names), and intros not at all when the words they need are absent. For titles,
+    relations and soft intros the word before the asking word is checked first, and the text is scanned
+    only when that word could end such a cue (most capitalised words follow none)."""
 
     def __init__(self, text: str, *, masked: str) -> None:
         self.lowered = lower_same_length(text)  # the cue patterns are written in lower case
