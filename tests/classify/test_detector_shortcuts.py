@@ -10,7 +10,7 @@ import pytest
 from gateway.classify.hits import has_digit
 from gateway.classify.identifiers import EMAIL, find_emails
 from gateway.classify.lexicon import load_lexicon
-from gateway.classify.names import SKIP_SPANS, WORD, NameFinder, _LazyTokens, _mask, tokenize
+from gateway.classify.names import SKIP_SPANS, WORD, NameFinder, _Cues, _LazyTokens, _mask, tokenize
 
 TEXTS = [
     "Say hello in five words.",
@@ -56,3 +56,26 @@ def test_emails_found_from_each_at_are_the_pattern_s() -> None:
 def test_masking_from_each_at_is_the_pattern_s() -> None:
     for text in _random_texts(8, 20_000):
         assert _mask(text) == SKIP_SPANS.sub(lambda m: " " * len(m.group()), text), text
+
+
+CUE_PIECES = (
+    "Dr. dr Mr mr. MRS x-mr o'dr Prof. professor Sir hon. my his her the a son son's sons kid co-worker "
+    "account holder grandma client name name: is hi Hello i'm it's me thanks thank you cc: said feat. "
+    "directed by talk with Maria Bob Ana Lee Will maria@x.io http://x.org/mr `mr` İlknur , . : ? !"
+).split()
+
+
+def test_cue_checks_on_the_word_before_agree_with_the_scans() -> None:
+    """_Cues.before and after_soft_intro answer as membership in the full scans' end offsets would."""
+    rng = random.Random(9)
+    for _ in range(3000):
+        text = "".join(
+            rng.choice(CUE_PIECES) + rng.choice(("", " ", "  ", ", ", ". ", "\n")) for _ in range(12)
+        )
+        masked = _mask(text)
+        tokens = _LazyTokens(text, list(WORD.finditer(masked)), frozenset())
+        cues = _Cues(text, masked=masked)
+        for i in range(len(tokens)):
+            start = tokens[i].start
+            assert cues.before(tokens, i) == (start in cues.title, start in cues.relation), (text, i)
+            assert cues.after_soft_intro(tokens, i) == (start in cues.soft), (text, i)
