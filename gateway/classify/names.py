@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from collections import defaultdict
@@ -15,7 +16,14 @@ from gateway.classify.hits import Hit, lower_same_length
 from gateway.classify.lexicon import Lexicon
 
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-SKIP_SPANS = re.compile(r"\S+://\S+|www\.\S+|[\w.+-]+@[\w.-]+|`[^`\n]*`")
+# (literal every match needs, pattern): URLs, bare www. addresses, e-mails, code spans.
+SKIP_ALTERNATIVES = (
+    ("://", r"\S+://\S+"),
+    ("www.", r"www\.\S+"),
+    ("@", r"[\w.+-]+@[\w.-]+"),
+    ("`", r"`[^`\n]*`"),
+)
+SKIP_SPANS = re.compile("|".join(pattern for _, pattern in SKIP_ALTERNATIVES))
 SENTENCE_PUNCTUATION = frozenset('.!?:;"“”([*•|>-')
 
 TITLE = re.compile(
@@ -120,13 +128,21 @@ LOCAL_PART_RUN = re.compile(r"[\w.+-]+\Z")
 DOMAIN_RUN = re.compile(r"[\w.-]+")
 
 
+@functools.cache
+def _skip_pattern(present: tuple[bool, ...]) -> re.Pattern[str]:
+    """SKIP_SPANS less the alternatives whose literal the text lacks: those can match nowhere in it, so the
+    matches are the same, and the URL alternative (`\\S+://`, tried from every position) is the slow one."""
+    return re.compile("|".join(p for (_, p), on in zip(SKIP_ALTERNATIVES, present, strict=True) if on))
+
+
 def _mask(text: str) -> str:
     """text with URLs, e-mails and code spans blanked out (same length, so offsets still point into text).
-    Each kind needs a literal ("://", "www.", "@", "`"); without them the costly pattern is not run, and
-    with "@" alone the e-mails are found from each "@" (_email_spans)."""
-    if "://" not in text and "www." not in text and "`" not in text:
-        if "@" not in text:
-            return text
+    Each kind needs a literal ("://", "www.", "@", "`"); only the kinds whose literal occurs are looked
+    for, and with "@" alone the e-mails are found from each "@" (_email_spans)."""
+    present = tuple(literal in text for literal, _ in SKIP_ALTERNATIVES)
+    if not any(present):
+        return text
+    if present == (False, False, True, False):
         spans = _email_spans(text)
         if spans is not None:
             parts: list[str] = []
@@ -136,7 +152,7 @@ def _mask(text: str) -> str:
                 previous = end
             parts.append(text[previous:])
             return "".join(parts)
-    return SKIP_SPANS.sub(lambda m: " " * len(m.group()), text)
+    return _skip_pattern(present).sub(lambda m: " " * len(m.group()), text)
 
 
 def _email_spans(text: str) -> list[tuple[int, int]] | None:
