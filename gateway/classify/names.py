@@ -236,6 +236,13 @@ TITLE_WORDS = frozenset(TITLE.pattern.split("(?:")[1].split(")")[0].split("|"))
 # "co-worker", "account holder"), possibly with 's, "name", "is" glued on, or "name"/"is" themselves.
 RELATION_TAIL = re.compile(rf"(?:{RELATION}|holder)(?:'s|’s)?(?:name(?:is)?)?|name(?:is)?|is")
 SEPARATORS = re.compile(r"['’-]")
+# The cue patterns anchored at the end of the text searched (the words before a name, after masking).
+TITLE_AT_END = re.compile(TITLE.pattern + r"\Z")
+RELATION_AT_END = re.compile(RELATION_BEFORE.pattern + r"\Z")
+SOFT_INTRO_AT_END = re.compile(SOFT_INTRO.pattern + r"\Z")
+# Every character a match of TITLE, RELATION_BEFORE or SOFT_INTRO can hold (a match longer than the window
+# _Cues._may_end_at looks at is long spaces or RELATION_BEFORE's lowercase words in between).
+CUE_FILLER = re.compile(r"[a-zé\s.,:'’-]*")
 # The last word of each SOFT_INTRO cue ("i'm" is one word, whose last part is "m").
 SOFT_LAST_WORDS = frozenset(
     "hi hello hey am i'm m im is me thanks you cc said says asked told tell ask meet met invite invited "
@@ -300,6 +307,16 @@ class _Cues:
             return start, -1, -1
         return start, previous_start, previous_end
 
+    def _may_end_at(self, pattern: re.Pattern[str], start: int) -> bool:
+        """Whether a cue pattern, anchored at its end (*_AT_END), may end at start: looked for in the 200
+        characters before it. False only when no match of the cue ends there (then no scan is needed): a
+        match that starts before the window would fill the window with CUE_FILLER characters, and then the
+        answer is True."""
+        low = max(0, start - 200)
+        if pattern.search(self.lowered, low, start) is not None:
+            return True
+        return low > 0 and CUE_FILLER.fullmatch(self.lowered, low, start - 40) is not None
+
     def before(self, tokens: _LazyTokens, i: int) -> tuple[bool, bool]:
         """Whether tokens[i] follows a title ("Dr. ", "mrs ") and whether it follows a relation ("my son ",
         "her colleague's name is "). A TITLE match that ends at a word is the word before it (or that
@@ -308,7 +325,10 @@ class _Cues:
         The text is scanned for the cue only when the word before and the gap allow it."""
         start, previous_start, previous_end = self._word_before(tokens, i)
         if previous_end < 0:
-            return start in self.title, start in self.relation
+            return (
+                self._may_end_at(TITLE_AT_END, start) and start in self.title,
+                self._may_end_at(RELATION_AT_END, start) and start in self.relation,
+            )
         if i == 0:
             return False, False
         lowered = self.lowered
@@ -336,7 +356,7 @@ class _Cues:
         apostrophe), then only spaces, commas, or the "." of "feat." or ":" of "cc:"."""
         start, previous_start, previous_end = self._word_before(tokens, i)
         if previous_end < 0:
-            return start in self.soft
+            return self._may_end_at(SOFT_INTRO_AT_END, start) and start in self.soft
         if i == 0:
             return False
         lowered = self.lowered

@@ -79,3 +79,22 @@ def test_cue_checks_on_the_word_before_agree_with_the_scans() -> None:
             start = tokens[i].start
             assert cues.before(tokens, i) == (start in cues.title, start in cues.relation), (text, i)
             assert cues.after_soft_intro(tokens, i) == (start in cues.soft), (text, i)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write to x@mr" + " " * 250 + "John",  # a title inside an e-mail, far before the name
+        "ask x@mr. John or `dr` Bob",
+        "see http://x.org/my son Bob and my son Tim",
+        "a@b.io hi, Ana! " + "my " + "very " * 60 + "kind son Lee",
+    ],
+)
+def test_cue_checks_across_masked_spans(text: str) -> None:
+    masked = _mask(text)
+    tokens = _LazyTokens(text, list(WORD.finditer(masked)), frozenset())
+    cues = _Cues(text, masked=masked)
+    for i in range(len(tokens)):
+        start = tokens[i].start
+        assert cues.before(tokens, i) == (start in cues.title, start in cues.relation), (text, i)
+        assert cues.after_soft_intro(tokens, i) == (start in cues.soft), (text, i)
