@@ -22,7 +22,8 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
-CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-])")
+# (?<![\d-])\d(?:[ -]?\d){11,18}(?![\d-]), written digit first so that re skips in C to each digit.
+CARD = re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){11,18}(?![\d-])")
 CARD_CUE = re.compile(r"(?i)\b(?:card|cc|credit|debit|visa|mastercard|amex|maestro|pan)\b")
 IBAN_CUE = re.compile(r"(?i)\biban\b")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
@@ -68,7 +69,7 @@ DATE_THEN_BIRTH = re.compile(DATE + r"[^\n]{0,12}\b(?:birthday|date of birth|dob
 # the characters that can begin a match, where the full patterns, which start with a look-behind or \b,
 # try to match at every position.
 CARD_GATE = re.compile(r"\d(?:[ -]?\d){11}")
-IBAN_GATE = re.compile(r"\d\d(?: ?[A-Z0-9]){11}", re.IGNORECASE)
+IBAN_GATE = re.compile(r"\d(?<=[A-Z]{2}\d)\d(?: ?[A-Z0-9]){11}", re.IGNORECASE)  # two letters, two digits
 US_SSN_GATE = re.compile(r"\d\d\d[- ]\d\d[- ]\d\d\d\d")
 UK_NINO_GATE = re.compile(r"\d\d ?\d\d ?\d\d ?[A-D]")
 IPV4_GATE = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
