@@ -39,6 +39,7 @@ NUMBER_PREFIX_STREET = re.compile(rf"{NUMBER},?\s+(?:{STREET_PREFIXES})\.?\s+[^\
 # the whole text for street words first costs ten times more.
 HOUSE_NUMBER_AFTER_STREET = re.compile(r"\d(?<=\s\d)\d{0,4}[a-zA-Z]?(?:-\d{1,4})?\b")  # (?<=\s)\d{1,5}...
 WORD_BEFORE_NUMBER = re.compile(r"[^\W\d_][\w'’.-]*")
+STREET_NAME_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 PREFIX_WORDS = frozenset(STREET_PREFIXES.split("|"))
 COMPOUND_SUFFIXES = tuple(COMPOUND_STREET.split("|"))
 STREET_WORDS_BEFORE = re.compile(r"(?P<words>[^\W\d_][\w'’.-]*(?:[ ][^\W\d_][\w'’.-]*){0,3})[ ]$")
@@ -109,7 +110,7 @@ class AddressFinder:
 
     def _has_unusual_word(self, words: str, *, allow_capitalised_words: bool) -> bool:
         """True when some word is not an ordinary lowercase English word (a street name)."""
-        tokens = re.findall(r"[^\W\d_][\w'’-]*", words)
+        tokens = STREET_NAME_WORD.findall(words)
         if not tokens or any(t.lower() in MONTHS for t in tokens):
             return False
         for token in tokens:
