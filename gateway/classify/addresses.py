@@ -60,8 +60,12 @@ POSTCODE_CUE = re.compile(
 CITY_STATE_ZIP = re.compile(r",\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 UK_POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?\d[ABD-HJLNP-UW-Z]{2}\b")
 UK_POSTCODE_GATE = re.compile(r"\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}")  # in every UK_POSTCODE match
+# \b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*\d{1,5}\b, with the words
+# grouped by first letter (their order kept) and `x(?<!\w.)` for `\bx`: re then skips in C to the letters
+# that can start a match (~2x faster), and the matches are the same.
 UNIT = re.compile(
-    r"\b(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*\d{1,5}\b"
+    r"(?:a(?<!\w.)(?:pt|partment)|s(?<!\w.)(?:uite|te)|u(?<!\w.)nit|f(?<!\w.)(?:lat|loor|l)|r(?<!\w.)(?:oom|m)"
+    r"|b(?<!\w.)(?:ldg|uilding))\.?\s*#?\s*\d{1,5}\b"
 )
 ADDRESS_CUE = re.compile(
     r"\b(?:address(?:es)?|addr|ship(?:ping)? to|deliver(?:y|ed)? to|sent to|send (?:it |this |them )?to"
