@@ -1,10 +1,12 @@
-"""The per-call endpoints as plain ASGI, in front of the FastAPI app.
+"""The per-call endpoints, in front of the FastAPI app.
 
 Chat completions, messages and embeddings are the calls that carry production traffic, and the gateway's
 promise is to add about a millisecond to each. Measured on this machine type, FastAPI's routing, dependency
 and middleware layers took about 40 % of the gateway's CPU per call, so these three routes are served here
-directly: headers read once from the ASGI scope, body read with a hard limit, the same services as
-everywhere, replies sent without wrappers. Every other route goes to the FastAPI app unchanged.
+directly: headers read once, body read with a hard limit, the same services as everywhere, replies sent
+without wrappers. `FastLane.answer` is the lane; `gateway serve` calls it from its HTTP protocol
+(gateway/api/protocol.py) and any other ASGI server through `FastLane.__call__`. Every other route goes
+to the FastAPI app unchanged.
 """
 
 from __future__ import annotations
