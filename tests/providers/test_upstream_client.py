@@ -10,7 +10,9 @@ import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvloop
@@ -40,6 +42,18 @@ async def serve(handler) -> RawServer:  # type: ignore[no-untyped-def]
     return await RawServer(handler).start()
 
 
+@asynccontextmanager
+async def served(handler: Any, **client_args: Any) -> AsyncIterator[tuple[RawServer, UpstreamClient]]:
+    """A scripted server and a client for it, both closed afterwards."""
+    server = await serve(handler)
+    client = client_for(server, **client_args)
+    try:
+        yield server, client
+    finally:
+        await client.close()
+        await server.stop()
+
+
 async def eventually(condition, timeout_s: float = 2.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -51,9 +65,7 @@ async def eventually(condition, timeout_s: float = 2.0) -> None:  # type: ignore
 
 
 async def test_content_length_reply_and_the_request_sent() -> None:
-    server = await serve(reply_ok)
-    client = client_for(server)
-    try:
+    async with served(reply_ok) as (server, client):
         reply = await client.post_json("/chat/completions", {"model": "m", "x": "é"})
         assert reply == {
             "ok": True,
@@ -70,9 +82,6 @@ async def test_content_length_reply_and_the_request_sent() -> None:
         assert req.headers["content-length"] == str(len(req.body))
         assert await client.get_json("/models") == {"ok": True, "path": "/v1/models", "n": 0}
         assert server.requests[1].method == "GET" and "content-length" not in server.requests[1].headers
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_chunked_reply_in_pieces() -> None:
@@ -88,17 +97,12 @@ async def test_chunked_reply_in_pieces() -> None:
         writer.write(b"0\r\n\r\n")
         return True
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         for _ in range(2):
             reply = await client.post_json("/chat/completions", {})
             assert reply["choices"][0]["message"]["content"] == "hello"
             assert len(reply["pad"]) == 5000
         assert server.connections == 1  # a chunked reply leaves the connection reusable
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_close_delimited_reply() -> None:
@@ -111,15 +115,10 @@ async def test_close_delimited_reply() -> None:
         await writer.drain()
         return False  # the body ends when the connection does
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         assert await client.post_json("/x", {}) == {"a": 1}
         assert await client.post_json("/x", {}) == {"a": 1}
         assert server.connections == 2  # never reused after a close-delimited body
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_gzip_reply_is_decoded_and_other_encodings_refused() -> None:
@@ -130,25 +129,18 @@ async def test_gzip_reply_is_decoded_and_other_encodings_refused() -> None:
             writer.write(response(b"\x1b\x00junk", headers={"content-encoding": "br"}))
         return True
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         assert await client.post_json("/gzip", {}) == {"zipped": True}
         with pytest.raises(UpstreamError) as err:
             await client.post_json("/br", {})
         assert err.value.kind == "protocol" and "br-encoded" in err.value.message
-    finally:
-        await client.close()
-        await server.stop()
 
 
 # ---- keep-alive
 
 
 async def test_keep_alive_reuses_connections() -> None:
-    server = await serve(reply_ok)
-    client = client_for(server)
-    try:
+    async with served(reply_ok) as (server, client):
         for _ in range(10):
             await client.post_json("/a", {})
         assert server.connections == 1
@@ -156,9 +148,6 @@ async def test_keep_alive_reuses_connections() -> None:
             await asyncio.gather(*(client.post_json("/a", {"i": i}) for i in range(8)))
         assert server.connections <= 8
         assert len(server.requests) == 34
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_server_closing_an_idle_connection_then_the_next_call_succeeds_once() -> None:
@@ -167,25 +156,18 @@ async def test_server_closing_an_idle_connection_then_the_next_call_succeeds_onc
         await writer.drain()
         return False  # reply with keep-alive, then hang up while idle (as an idle timeout does)
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         assert await client.post_json("/a", {}) == {"n": 1}
         await eventually(lambda: server.open_connections == 0)
         await asyncio.sleep(0.05)
         assert await client.post_json("/a", {}) == {"n": 2}
         assert len(server.requests) == 2 and server.connections == 2  # each request sent exactly once
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_fin_that_arrived_unseen_is_caught_by_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server's FIN is in our socket but the loop has not read it yet: the probe still sees it."""
     monkeypatch.setattr(wire, "PROBE_AFTER_IDLE_S", 0.0)
-    server = await serve(reply_ok)
-    client = client_for(server)
-    try:
+    async with served(reply_ok) as (server, client):
         await client.post_json("/a", {})
         await asyncio.sleep(0.01)
         server.writers[0].transport.abort()  # the server hangs up; its socket closes on the next tick
@@ -194,9 +176,6 @@ async def test_fin_that_arrived_unseen_is_caught_by_the_probe(monkeypatch: pytes
         assert client._pool is not None and len(client._pool.idle) == 1 and not client._pool.idle[0].closed
         assert (await client.post_json("/a", {}))["ok"] is True
         assert len(server.requests) == 2 and server.connections == 2
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_reused_connection_dying_after_the_request_is_not_resent_for_post() -> None:
@@ -210,9 +189,7 @@ async def test_reused_connection_dying_after_the_request_is_not_resent_for_post(
         writer.transport.abort()  # read the request, then die without a byte of reply
         return False
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         await client.post_json("/a", {})
         with pytest.raises(UpstreamError) as err:
             await client.post_json("/a", {"second": 1})
@@ -223,26 +200,18 @@ async def test_reused_connection_dying_after_the_request_is_not_resent_for_post(
         assert await client.get_json("/m") == {"first": True}  # conn 2 dies; conn 3 answers the replay
         gets = [r for r in server.requests if r.method == "GET"]
         assert len(gets) == 2 and gets[0].conn != gets[1].conn
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_keepalive_timeout_closes_idle_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     from gateway.providers import http
 
     monkeypatch.setattr(http, "KEEPALIVE_S", 0.2)
-    server = await serve(reply_ok)
-    client = client_for(server)
-    try:
+    async with served(reply_ok) as (server, client):
         await asyncio.gather(*(client.post_json("/a", {}) for _ in range(3)))
         assert server.open_connections == 3
         await eventually(lambda: server.open_connections == 0)  # the sweeper closed them, unasked
         await client.post_json("/a", {})
         assert server.connections == 4
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_pool_learns_a_shorter_server_idle_timeout() -> None:
@@ -252,16 +221,11 @@ async def test_pool_learns_a_shorter_server_idle_timeout() -> None:
         await asyncio.sleep(1.3)  # this server's idle timeout
         return False
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         await client.post_json("/a", {})
         await eventually(lambda: server.open_connections == 0, timeout_s=3)
         await asyncio.sleep(0.05)
         assert client._pool is not None and client._pool.keepalive == pytest.approx(1.0)
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_close_closes_every_connection() -> None:
@@ -302,18 +266,13 @@ async def test_read_timeout() -> None:
         await asyncio.sleep(3)  # never answers in time
         return False
 
-    server = await serve(handler)
-    client = client_for(server, read_s=0.3)
-    try:
+    async with served(handler, read_s=0.3) as (server, client):
         started = time.monotonic()
         with pytest.raises(UpstreamError) as err:
             await client.post_json("/a", {})
         assert err.value.kind == "timeout"
         assert 0.25 < time.monotonic() - started < 1.5
         assert len(server.requests) == 1
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_read_timeout_is_between_bytes_not_total() -> None:
@@ -326,14 +285,9 @@ async def test_read_timeout_is_between_bytes_not_total() -> None:
         writer.write(b"0\r\n\r\n")
         return True
 
-    server = await serve(handler)
-    client = client_for(server, read_s=0.4)
-    try:
+    async with served(handler, read_s=0.4) as (server, client):
         lines = [line async for line in client.stream_lines("/s", {})]
         assert [line for line in lines if line] == [b"data: %d" % i for i in range(6)]
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_connect_timeout_covers_the_tls_handshake() -> None:
@@ -394,9 +348,7 @@ async def test_429_with_retry_after_500_and_a_body_that_is_not_json() -> None:
             )
         return True
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         with pytest.raises(UpstreamError) as err:
             await client.post_json("/429", {})
         assert (err.value.kind, err.value.status, err.value.retry_after) == ("rate_limited", 429, 7.0)
@@ -415,9 +367,6 @@ async def test_429_with_retry_after_500_and_a_body_that_is_not_json() -> None:
                 pass
         assert (err.value.kind, err.value.retry_after) == ("rate_limited", 7.0)
         assert server.connections == 1  # error replies leave the connection reusable
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_bytes_beyond_the_response_retire_the_connection() -> None:
@@ -425,15 +374,10 @@ async def test_bytes_beyond_the_response_retire_the_connection() -> None:
         writer.write(response({"n": len(server.requests)}) + response({"unasked": True}))
         return True
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         assert await client.post_json("/a", {}) == {"n": 1}
         assert await client.post_json("/a", {}) == {"n": 2}  # not the stray reply: a fresh connection
         assert server.connections == 2
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_malformed_http_is_a_protocol_error() -> None:
@@ -441,15 +385,10 @@ async def test_malformed_http_is_a_protocol_error() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: nope\r\n\r\n{}")
         return True
 
-    server = await serve(handler)
-    client = client_for(server)
-    try:
+    async with served(handler) as (server, client):
         with pytest.raises(UpstreamError) as err:
             await client.post_json("/a", {})
         assert err.value.kind == "protocol"
-    finally:
-        await client.close()
-        await server.stop()
 
 
 # ---- streams
@@ -566,9 +505,7 @@ async def test_slow_consumer_pauses_reading() -> None:
         await writer.drain()
         return True
 
-    server = await serve(handler)
-    client = client_for(server, read_s=1.0)
-    try:
+    async with served(handler, read_s=1.0) as (server, client):
         stream = client.stream_lines("/s", {})
         assert await anext(stream)  # type: ignore[arg-type]
         await asyncio.sleep(1.5)  # longer than the read timeout: paused reading must not time out
@@ -583,9 +520,6 @@ async def test_slow_consumer_pauses_reading() -> None:
             count += 1
         assert count == total_lines
         assert written == total_lines * len(line)
-    finally:
-        await client.close()
-        await server.stop()
 
 
 async def test_a_stream_that_stalls_times_out() -> None:
