@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import random
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.auth.principal import Principal
-from gateway.classify.types import Classification, Needs
+from gateway.classify.types import Classification
 from gateway.errors import GatewayError
 from gateway.routing.conditions import RequestedKind, compile_when
 from gateway.routing.policy import REQUESTED_TARGET, Policy, Rule, Target, When
-from gateway.routing.stats import TargetStats
-from gateway.routing.strategies import _latency_key, _weighted_order, missing_capability
+from gateway.routing.stats import TargetStats, health_rank
+from gateway.routing.strategies import estimated_cost_usd, latency_key, missing_capability, weighted_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,9 +227,9 @@ def _usable(
         return False
     # At the ceiling of the output estimate a target that fits certainly fits: only a target that may
     # not fit needs the request's task judged (the estimate depends on it).
-    lacking = target.missing_capability(classification.needs_bound())
+    lacking = missing_capability(target.target, classification.needs_bound())
     if lacking is not None:
-        lacking = target.missing_capability(classification.needs)
+        lacking = missing_capability(target.target, classification.needs)
         if lacking is not None:
             drops.append(("incapable", f"{name} ({lacking})"))
             steps.append(f"{name}: dropped, {lacking}")
@@ -251,7 +250,8 @@ def _order(
     target_stats: Mapping[str, TargetStats],
     rng: random.Random | None,
 ) -> list[str]:
-    """order_by_strategy(), on the targets' precomputed sort keys; reads the same classification fields."""
+    """Candidates best first by the rule's strategy, on the targets' precomputed sort keys; sorts are stable,
+    so ties keep the policy's order."""
     strategy = rule.strategy or "cheapest"
     if strategy == "cheapest":  # only "cheapest" reads the output estimate (and so judges the task)
         needs = classification.needs
@@ -262,10 +262,10 @@ def _order(
     # Read, as decide() always has (it judges a record that has no bound), though these orders ignore it.
     classification.needs_bound()
     if strategy == "fastest":
-        return sorted(names, key=lambda n: _latency_key(target_stats.get(n))) if len(names) > 1 else names
+        return sorted(names, key=lambda n: latency_key(target_stats.get(n))) if len(names) > 1 else names
     if strategy == "highest_capability":
         return sorted(names, key=lambda n: plan.targets[n].capability_key) if len(names) > 1 else names
-    return _weighted_order(names, rule.weights or {}, rng)
+    return weighted_order(names, rule.weights or {}, rng)
 
 
 def _healthy_first(
@@ -275,16 +275,8 @@ def _healthy_first(
     get = target_stats.get
     ranks = []
     unhealthy = False
-    for name in chain:  # stats.health_rank(), inline
-        stats = get(name)
-        if stats is None:
-            rank = 0
-        elif stats.circuit == "open":
-            rank = 2
-        elif stats.circuit == "half_open" or stats.error_rate >= error_rate:
-            rank = 1
-        else:
-            rank = 0
+    for name in chain:
+        rank = health_rank(get(name), unhealthy_error_rate=error_rate)
         ranks.append(rank)
         unhealthy = unhealthy or rank > 0
     if not unhealthy:
@@ -332,23 +324,8 @@ class _TargetPlan:
         self.price = target.effective_price()  # fixed: the policy's own, or the list price read once
         self.capability_key = (-len(set(target.capabilities)), -target.context_window)
 
-    def missing_capability(self, needs: Needs) -> str | None:
-        """strategies.missing_capability(); without building a list when no capability flag is set."""
-        if needs.tools or needs.json_mode or needs.images or needs.long_context:
-            return missing_capability(self.target, needs)
-        total = needs.prompt_tokens + needs.expected_output_tokens
-        if total > self.context_window:
-            return f"context window {self.context_window} < {total} tokens needed"
-        return None
-
     def cost(self, prompt_tokens: int, output_tokens: int) -> float:
-        """strategies.estimated_cost_usd(), the same arithmetic on the price taken once."""
-        price = self.price
-        if price is None:
-            return math.inf
-        return (
-            prompt_tokens * price.input_per_million + output_tokens * price.output_per_million
-        ) / 1_000_000
+        return estimated_cost_usd(self.price, prompt_tokens, output_tokens)
 
 
 class _RulePlan:

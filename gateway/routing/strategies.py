@@ -1,4 +1,4 @@
-"""Order a rule's candidates by its strategy, and judge whether a target can serve a request at all."""
+"""What decide() orders candidates by (cost, latency, a weighted draw), and whether a target can serve."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import random
 from collections.abc import Mapping, Sequence
 
 from gateway.classify.types import Needs
-from gateway.routing.policy import Policy, Strategy, Target
+from gateway.routing.policy import Target
+from gateway.routing.prices import ModelPrice
 from gateway.routing.stats import TargetStats
 
 _NEED_CAPABILITY = (
@@ -31,48 +32,21 @@ def missing_capability(target: Target, needs: Needs) -> str | None:
     return None
 
 
-def estimated_cost_usd(target: Target, needs: Needs) -> float:
-    """Expected cost of this request on `target`; unknown prices sort last."""
-    price = target.effective_price()
+def estimated_cost_usd(price: ModelPrice | None, prompt_tokens: int, output_tokens: int) -> float:
+    """Expected cost of a request at a target's `effective_price()`; unknown prices sort last."""
     if price is None:
         return math.inf
-    return (
-        needs.prompt_tokens * price.input_per_million
-        + needs.expected_output_tokens * price.output_per_million
-    ) / 1_000_000
+    return (prompt_tokens * price.input_per_million + output_tokens * price.output_per_million) / 1_000_000
 
 
-def order_by_strategy(
-    names: Sequence[str],
-    *,
-    strategy: Strategy,
-    policy: Policy,
-    needs: Needs,
-    target_stats: Mapping[str, TargetStats],
-    weights: Mapping[str, float] | None = None,
-    rng: random.Random | None = None,
-) -> list[str]:
-    """Candidates best first; sorts are stable, so ties keep the policy's order."""
-    if strategy == "cheapest":
-        return sorted(names, key=lambda n: estimated_cost_usd(policy.targets[n], needs))
-    if strategy == "fastest":
-        return sorted(names, key=lambda n: _latency_key(target_stats.get(n)))
-    if strategy == "highest_capability":
-        return sorted(
-            names,
-            key=lambda n: (-len(set(policy.targets[n].capabilities)), -policy.targets[n].context_window),
-        )
-    return _weighted_order(names, weights or {}, rng)
-
-
-def _latency_key(stats: TargetStats | None) -> tuple[bool, float]:
+def latency_key(stats: TargetStats | None) -> tuple[bool, float]:
     # Unmeasured targets go after measured ones: a known latency beats a guess.
     if stats is None or stats.p50_latency_ms is None or math.isnan(stats.p50_latency_ms):
         return (True, 0.0)
     return (False, stats.p50_latency_ms)
 
 
-def _weighted_order(
+def weighted_order(
     names: Sequence[str], weights: Mapping[str, float], rng: random.Random | None
 ) -> list[str]:
     """One weighted draw picks the first; the rest follow by weight, heaviest first."""
