@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import operator
-from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from gateway.storage.db import Database
 from gateway.storage.poller import Poller
@@ -20,8 +19,10 @@ from gateway.storage.poller import Poller
 log = logging.getLogger("gateway.ledger")
 
 
-@dataclass(slots=True)
-class LedgerEntry:
+class LedgerEntry(NamedTuple):
+    """One ledger row, its fields in the table's column order. A tuple, so a batch is written as it is
+    (each row is built on the hot path of every call: a tuple costs least to build and to write)."""
+
     ts: datetime
     request_id: str
     attempt: int
@@ -48,11 +49,39 @@ class LedgerEntry:
     simulated: bool
 
 
-_COLUMNS = [f.name for f in fields(LedgerEntry)]
-_ROW = operator.attrgetter(*_COLUMNS)  # a flat tuple, far cheaper than dataclasses.astuple's deep copy
+# Each field's PostgreSQL type, as the ledger table declares it (tests/e2e check the two agree): the rows go
+# in by binary COPY, about half the CPU of text COPY per row, and binary data must name its exact types.
+COLUMN_TYPES: dict[str, str] = {
+    "ts": "timestamptz",
+    "request_id": "text",
+    "attempt": "int4",
+    "endpoint": "text",
+    "key_id": "text",
+    "team": "text",
+    "requested_model": "text",
+    "target": "text",
+    "provider": "text",
+    "upstream_model": "text",
+    "rule": "text",
+    "policy_version": "int4",
+    "prompt_tokens": "int4",
+    "completion_tokens": "int4",
+    "cached_tokens": "int4",
+    "usage_source": "text",
+    "cost_usd": "numeric",
+    "latency_ms": "float8",
+    "ttft_ms": "float8",
+    "status": "int4",
+    "error_code": "text",
+    "stream": "bool",
+    "client_disconnected": "bool",
+    "simulated": "bool",
+}
+_COLUMNS = list(LedgerEntry._fields)
+_TYPES = [COLUMN_TYPES[c] for c in _COLUMNS]
 # COPY into a per-transaction staging table, then one INSERT: a retried batch never writes a row twice.
 _STAGE = "CREATE TEMP TABLE ledger_stage (LIKE ledger INCLUDING DEFAULTS) ON COMMIT DROP"
-_COPY = f"COPY ledger_stage ({', '.join(_COLUMNS)}) FROM STDIN"
+_COPY = f"COPY ledger_stage ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _MOVE = (
     f"INSERT INTO ledger ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM ledger_stage"
     " ON CONFLICT (request_id, attempt) DO NOTHING"
@@ -99,8 +128,9 @@ class Ledger:
                         async with conn.cursor() as cur:
                             await cur.execute(_STAGE)
                             async with cur.copy(_COPY) as copy:
+                                copy.set_types(_TYPES)
                                 for entry in batch:
-                                    await copy.write_row(_ROW(entry))
+                                    await copy.write_row(entry)
                             await cur.execute(_MOVE)
             except Exception as exc:  # keep the rows; the next flush tries again
                 log.warning("ledger flush of %d rows failed (%s); will retry", len(batch), type(exc).__name__)

@@ -72,6 +72,20 @@ def estimate_usage(ctx: CallContext, state: StreamState | None, completion_text:
     )
 
 
+INT4_MAX = 2**31 - 1  # the ledger's token columns are PostgreSQL integers
+
+
+def clamped(usage: Usage) -> Usage:
+    """usage with each count within what the ledger can hold: an upstream that reports a negative or absurd
+    count (a bug, a hostile server) must not make the row unwritable, nor wrap around in binary COPY."""
+    return Usage(
+        prompt_tokens=min(max(usage.prompt_tokens, 0), INT4_MAX),
+        completion_tokens=min(max(usage.completion_tokens, 0), INT4_MAX),
+        cached_tokens=min(max(usage.cached_tokens, 0), INT4_MAX),
+        source=usage.source,
+    )
+
+
 class CallRecorder:
     """Turns a finished attempt into one ledger row and its metrics."""
 
@@ -103,6 +117,12 @@ class CallRecorder:
     ) -> Decimal:
         now = time.perf_counter()
         usage = usage or Usage()
+        if not (
+            0 <= usage.prompt_tokens <= INT4_MAX
+            and 0 <= usage.completion_tokens <= INT4_MAX
+            and 0 <= usage.cached_tokens <= INT4_MAX
+        ):
+            usage = clamped(usage)
         target = ctx.target
         observe = getattr(target.price, "observe", None)
         if observe is not None:  # GPU-hour pricing learns the target's throughput from every call

@@ -1,0 +1,170 @@
+"""Ledger rows go to PostgreSQL by binary COPY: the declared column types must be the table's, every field
+must arrive as given, and a count no column can hold must not wrap around or block the queue."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from gateway.accounting.ledger import COLUMN_TYPES, Ledger, LedgerEntry
+from gateway.accounting.prices import Price
+from gateway.auth.principal import Principal
+from gateway.observability.metrics import Metrics
+from gateway.providers.base import Provider, Usage
+from gateway.providers.registry import Target
+from gateway.serving.calls import INT4_MAX, CallContext, CallRecorder
+from gateway.storage.db import Database
+
+# format_type() of each column → the name binary COPY is told
+_PG_NAMES = {
+    "timestamp with time zone": "timestamptz",
+    "text": "text",
+    "integer": "int4",
+    "numeric(20,10)": "numeric",
+    "double precision": "float8",
+    "boolean": "bool",
+}
+
+
+class _NoProvider(Provider):
+    kind = "openai"
+
+    async def chat(self, body: dict[str, Any], *, upstream_model: str) -> dict[str, Any]:
+        raise AssertionError("not called")
+
+    def chat_stream(self, body: dict[str, Any], *, upstream_model: str, state: Any) -> Any:
+        raise AssertionError("not called")
+
+
+def _rows(url: str, request_id: str) -> list[tuple[Any, ...]]:
+    columns = ", ".join(LedgerEntry._fields)
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            f"SELECT {columns} FROM ledger WHERE request_id = %s ORDER BY attempt", (request_id,)
+        ).fetchall()
+
+
+def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]]) -> int:
+    """Record each (request id, usage, outcome) through a CallRecorder, then flush; rows written."""
+
+    async def run() -> int:
+        db = Database(url)
+        await db.open()
+        try:
+            await db.migrate()
+            ledger = Ledger(db)
+            recorder = CallRecorder(ledger=ledger, metrics=Metrics())
+            target = Target(
+                name="gpt-4o",
+                provider=_NoProvider(name="openai", simulated=True),
+                upstream_model="gpt-4o-2024-08-06",
+                price=Price.per_million(2.5, 10),
+                internal=False,
+            )
+            principal = Principal(
+                key_id="key-1", name="n", team="team-ü", scopes=frozenset(), allowed_models=None
+            )
+            for request_id, usage, outcome in calls:
+                ctx = CallContext(
+                    request_id=request_id,
+                    endpoint="chat",
+                    principal=principal,
+                    requested_model="gpt-4o\t\\ ünï",
+                    target=target,
+                    stream=True,
+                    messages=[],
+                    rule="code→cheap",
+                    policy_version=3,
+                )
+                recorder.record(ctx, usage=usage, **outcome)
+            written = await ledger.flush()
+            assert ledger.pending == 0
+            return written
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def test_declared_types_are_the_tables(pg_url: str) -> None:
+    asyncio.run(_migrated(pg_url))
+    with psycopg.connect(pg_url) as conn:
+        found = dict(
+            conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = 'ledger'::regclass AND attnum > 0 AND NOT attisdropped"
+            ).fetchall()
+        )
+    assert list(COLUMN_TYPES) == list(LedgerEntry._fields)
+    assert {name: _PG_NAMES[found[name]] for name in COLUMN_TYPES} == COLUMN_TYPES
+
+
+async def _migrated(url: str) -> None:
+    db = Database(url)
+    await db.open()
+    try:
+        await db.migrate()
+    finally:
+        await db.close()
+
+
+def test_every_field_arrives_as_given(pg_url: str) -> None:
+    usage = Usage(prompt_tokens=1200, completion_tokens=345, cached_tokens=0, source="provider")
+    outcome = {
+        "status": 499,
+        "error_code": "client_disconnected",
+        "ttft_at": None,
+        "client_disconnected": True,
+    }
+    assert _record(pg_url, [("req-fields", usage, outcome)]) == 1
+    (row,) = _rows(pg_url, "req-fields")
+    got = dict(zip(LedgerEntry._fields, row, strict=True))
+    assert got["ts"].tzinfo is not None
+    assert {k: got[k] for k in ("request_id", "attempt", "endpoint", "key_id", "team")} == {
+        "request_id": "req-fields",
+        "attempt": 0,
+        "endpoint": "chat",
+        "key_id": "key-1",
+        "team": "team-ü",
+    }
+    assert got["requested_model"] == "gpt-4o\t\\ ünï"
+    assert (got["target"], got["provider"], got["upstream_model"]) == (
+        "gpt-4o",
+        "openai",
+        "gpt-4o-2024-08-06",
+    )
+    assert (got["rule"], got["policy_version"]) == ("code→cheap", 3)
+    assert (got["prompt_tokens"], got["completion_tokens"], got["cached_tokens"]) == (1200, 345, 0)
+    assert got["usage_source"] == "provider"
+    # 1200 × $2.50/M + 345 × $10/M, exactly
+    assert got["cost_usd"] == Decimal("0.00645")
+    assert got["latency_ms"] >= 0 and got["ttft_ms"] is None
+    assert (got["status"], got["error_code"]) == (499, "client_disconnected")
+    assert (got["stream"], got["client_disconnected"], got["simulated"]) == (True, True, True)
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        ((2**40, 7, 0), (INT4_MAX, 7, 0)),  # binary int4 would have wrapped 2**40 around to 0
+        ((-5, 2**31, 2**33), (0, INT4_MAX, INT4_MAX)),
+    ],
+)
+def test_counts_no_column_can_hold_are_clamped_not_wrapped(
+    pg_url: str, reported: tuple[int, int, int], kept: tuple[int, int, int]
+) -> None:
+    request_id = f"req-clamp-{reported[0]}"
+    usage = Usage(*reported, source="provider")
+    good = Usage(prompt_tokens=3, completion_tokens=4, source="provider")
+    calls = [(request_id, usage, {"status": 200}), (request_id + "-next", good, {"status": 200})]
+    assert _record(pg_url, calls) == 2  # the odd row neither fails nor holds back the one after it
+    (row,) = _rows(pg_url, request_id)
+    got = dict(zip(LedgerEntry._fields, row, strict=True))
+    assert (got["prompt_tokens"], got["completion_tokens"], got["cached_tokens"]) == kept
+    assert got["cost_usd"] == Price.per_million(2.5, 10).cost(*kept)
+    (next_row,) = _rows(pg_url, request_id + "-next")
+    assert next_row[LedgerEntry._fields.index("prompt_tokens")] == 3
