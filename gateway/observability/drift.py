@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,29 +19,16 @@ from dataclasses import dataclass, field
 from gateway.classify import Classification
 
 FEATURES = ("task", "domain", "complexity_tier", "sensitivity_level", "prompt_length")
-# Judged on every call (the router always needs them) vs only when a rule reads them (see Classification).
-CHEAP_FEATURES = ("sensitivity_level", "prompt_length")
-CONTENT_FEATURES = ("task", "domain", "complexity_tier")
 _LENGTH_EDGES = (64, 256, 1024, 4096, 16384)
 _SMOOTHING = 1e-4
 
 
+_LENGTH_LABELS = (*(f"<{edge}" for edge in _LENGTH_EDGES), f">={_LENGTH_EDGES[-1]}")
+
+
 def length_bucket(tokens: int) -> str:
-    for edge in _LENGTH_EDGES:
-        if tokens < edge:
-            return f"<{edge}"
-    return f">={_LENGTH_EDGES[-1]}"
-
-
-def features_of(c: Classification, *, content: bool = True) -> dict[str, str]:
-    """The features of one call; with content=False only those every call has judged anyway."""
-    out = {
-        "sensitivity_level": c.sensitivity.level,
-        "prompt_length": length_bucket(c.needs_bound().prompt_tokens),
-    }
-    if content:
-        out.update(task=c.task, domain=c.domain, complexity_tier=c.complexity.tier)
-    return out
+    """The prompt-length category: "<64" for 0..63 tokens, ..., ">=16384"."""
+    return _LENGTH_LABELS[bisect_right(_LENGTH_EDGES, tokens)]
 
 
 def psi(baseline: Counter[str], recent: Counter[str]) -> float:
@@ -88,10 +76,14 @@ class DriftMonitor:
             while self._buckets and self._buckets[0].minute <= horizon:
                 self._buckets.popleft()
         counts = self._buckets[-1].counts
+        # Sensitivity and length are judged on every call anyway; the content features are sampled.
+        counts["sensitivity_level"][classification.sensitivity.level] += 1
+        counts["prompt_length"][length_bucket(classification.needs_bound().prompt_tokens)] += 1
         self._calls += 1
-        content = self._calls % self._content_every == 0
-        for feature, value in features_of(classification, content=content).items():
-            counts[feature][value] += 1
+        if self._calls % self._content_every == 0:
+            counts["task"][classification.task] += 1
+            counts["domain"][classification.domain] += 1
+            counts["complexity_tier"][classification.complexity.tier] += 1
 
     def windows(self, feature: str) -> tuple[Counter[str], Counter[str]]:
         now = int(self._clock() // 60)
