@@ -48,7 +48,7 @@ def _rows(url: str, request_id: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]]) -> int:
+def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]], metrics: Metrics | None = None) -> int:
     """Record each (request id, usage, outcome) through a CallRecorder, then flush; rows written."""
 
     async def run() -> int:
@@ -57,7 +57,7 @@ def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]]) -> int:
         try:
             await db.migrate()
             ledger = Ledger(db)
-            recorder = CallRecorder(ledger=ledger, metrics=Metrics())
+            recorder = CallRecorder(ledger=ledger, metrics=metrics or Metrics())
             target = Target(
                 name="gpt-4o",
                 provider=_NoProvider(name="openai", simulated=True),

@@ -71,11 +71,15 @@ def test_gauges_with_and_without_labels() -> None:
     assert _sample(m, "gateway_circuit_state", target="a") == 1
 
 
-def test_label_values_are_escaped_and_the_label_count_is_checked() -> None:
+def test_label_values_are_escaped_kept_as_str_and_counted() -> None:
     m = Metrics()
     m.child(m.routed, 'odd "rule" \\ x', "line\nbreak").inc(3)
     text = m.render().decode()
     assert 'gateway_routed_requests_total{rule="odd \\"rule\\" \\\\ x",target="line\\nbreak"} 3.0' in text
+    m.child(m.requests, "chat", "t", 200).inc()  # type: ignore[arg-type]
+    m.child(m.requests, "chat", "t", "200").inc()
+    m.child(m.requests, "chat", "t", 200).inc()  # type: ignore[arg-type]
+    assert _sample(m, "gateway_requests_total", endpoint="chat", target="t", status="200") == 3
     with pytest.raises(ValueError):
         m.child(m.routed, "only-one-label")
     assert "only-one-label" not in m.render().decode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -55,44 +55,47 @@ class Distribution:
         self.sum += amount
 
 
-class _Family:
-    kind = ""
+Child = TypeVar("Child", Value, Distribution)
 
+
+class _Family(Generic[Child]):
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
         self.name = name
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
-        self._children: dict[tuple[str, ...], Value | Distribution] = {}
+        self._children: dict[tuple[str, ...], Child] = {}
 
-    def _new(self) -> Value | Distribution:
-        return Value()
+    def _new(self) -> Child:
+        raise NotImplementedError
 
-    def labels(self, *values: str) -> Value | Distribution:
+    def labels(self, *values: str) -> Child:
         """The child for one label set, created on first use (never removed, like prometheus_client's)."""
         found = self._children.get(values)
         if found is None:
             if len(values) != len(self.labelnames):
                 raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
-            found = self._children[tuple(str(v) for v in values)] = self._new()
+            key = tuple(str(v) for v in values)  # a non-str value is exported (and kept) as its str
+            found = self._children.get(key)
+            if found is None:
+                found = self._children[key] = self._new()
         return found
 
     def collect(self) -> Metric:
         raise NotImplementedError
 
 
-class Counter(_Family):
-    def labels(self, *values: str) -> Value:
-        return super().labels(*values)  # type: ignore[return-value]
+class Counter(_Family[Value]):
+    def _new(self) -> Value:
+        return Value()
 
     def collect(self) -> Metric:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
         for values, child in self._children.items():
-            assert isinstance(child, Value)
             family.add_metric(values, child.value)
         return family
 
 
-class Gauge(_Family):
+class Gauge(_Family[Value]):
     """A gauge with labels (`labels(...).set(v)`), or without: then inc/dec/set act on its one value."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
@@ -100,8 +103,8 @@ class Gauge(_Family):
         if not self.labelnames:
             self._only = self.labels()
 
-    def labels(self, *values: str) -> Value:
-        return super().labels(*values)  # type: ignore[return-value]
+    def _new(self) -> Value:
+        return Value()
 
     def inc(self, amount: float = 1.0) -> None:
         self._only.value += amount
@@ -115,12 +118,11 @@ class Gauge(_Family):
     def collect(self) -> Metric:
         family = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
         for values, child in self._children.items():
-            assert isinstance(child, Value)
             family.add_metric(values, child.value)
         return family
 
 
-class Histogram(_Family):
+class Histogram(_Family[Distribution]):
     def __init__(
         self, name: str, documentation: str, labelnames: Sequence[str], *, buckets: Sequence[float]
     ) -> None:
@@ -132,14 +134,10 @@ class Histogram(_Family):
     def _new(self) -> Distribution:
         return Distribution(self.bounds)
 
-    def labels(self, *values: str) -> Distribution:
-        return super().labels(*values)  # type: ignore[return-value]
-
     def collect(self) -> Metric:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
         edges = [floatToGoString(b) for b in self.bounds] + ["+Inf"]
         for values, child in self._children.items():
-            assert isinstance(child, Distribution)
             running = 0
             cumulative = []
             for edge, count in zip(edges, child.counts, strict=True):
@@ -152,7 +150,7 @@ class Histogram(_Family):
 class _Collector:
     """Hands the registry our families at each scrape."""
 
-    def __init__(self, families: list[_Family]) -> None:
+    def __init__(self, families: list[_Family[Any]]) -> None:
         self._families = families
 
     def collect(self) -> Iterator[Metric]:

@@ -12,7 +12,7 @@ from gateway.accounting.ledger import Ledger, LedgerEntry
 from gateway.accounting.tokens import count_prompt, count_text
 from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
-from gateway.observability.metrics import Metrics
+from gateway.observability.metrics import Distribution, Metrics, Value
 from gateway.providers.base import StreamState, UpstreamError, Usage
 from gateway.providers.registry import EmbeddingTarget, Target
 
@@ -72,6 +72,17 @@ def estimate_usage(ctx: CallContext, state: StreamState | None, completion_text:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _CallCounts:
+    """What one kind of call (endpoint, target, rule, status) updates: one lookup per call, not five."""
+
+    requests: Value
+    latency: Distribution
+    prompt_tokens: Value
+    completion_tokens: Value
+    cost: Value
+
+
 INT4_MAX = 2**31 - 1  # the ledger's token columns are PostgreSQL integers
 
 
@@ -93,6 +104,19 @@ class CallRecorder:
         self._ledger = ledger
         self._metrics = metrics
         self._admissions = admissions
+        self._counts: dict[tuple[str, str, str, int], _CallCounts] = {}
+
+    def _counts_for(self, key: tuple[str, str, str, int]) -> _CallCounts:
+        endpoint, target, rule, status = key
+        m = self._metrics
+        counts = self._counts[key] = _CallCounts(
+            requests=m.requests.labels(endpoint, target, str(status)),
+            latency=m.latency.labels(endpoint, target),
+            prompt_tokens=m.tokens.labels(target, rule, "prompt"),
+            completion_tokens=m.tokens.labels(target, rule, "completion"),
+            cost=m.cost.labels(target, rule),
+        )
+        return counts
 
     async def finish(self, ctx: CallContext, **outcome: Any) -> None:
         """Record the last attempt, then settle the call."""
@@ -159,18 +183,21 @@ class CallRecorder:
             )
         )
         rule = ctx.rule or ""
-        m = self._metrics
-        m.child(m.requests, ctx.endpoint, target.name, str(status)).inc()
-        m.child(m.latency, ctx.endpoint, target.name).observe(latency_s)
+        key = (ctx.endpoint, target.name, rule, status)
+        counts = self._counts.get(key) or self._counts_for(key)
+        counts.requests.inc()
+        counts.latency.observe(latency_s)
         if ttft_s is not None:
+            m = self._metrics
             m.child(m.ttft, target.name).observe(ttft_s)
         if usage.prompt_tokens:
-            m.child(m.tokens, target.name, rule, "prompt").inc(usage.prompt_tokens)
+            counts.prompt_tokens.inc(usage.prompt_tokens)
         if usage.completion_tokens:
-            m.child(m.tokens, target.name, rule, "completion").inc(usage.completion_tokens)
+            counts.completion_tokens.inc(usage.completion_tokens)
         if cost:
-            m.child(m.cost, target.name, rule).inc(float(cost))
+            counts.cost.inc(float(cost))
         if error_code:
+            m = self._metrics
             m.child(m.upstream_errors, target.name, error_code).inc()
         ctx.spent_tokens += usage.prompt_tokens + usage.completion_tokens
         ctx.spent_cost += cost
