@@ -119,11 +119,12 @@ class Classifier:
         return self.sensitivity.detect(text)
 
     def count_tokens(self, text: str) -> tuple[int, bool]:
-        """Tokens of text, and whether the count is exact (huge texts are extrapolated)."""
+        """Tokens of text, and whether the count is exact (huge texts are extrapolated). A special token's
+        text ("<|endoftext|>") counts as the ordinary text it is, as the upstream will see it."""
         if len(text) <= EXACT_TOKEN_CHARS:
-            return len(self.encoding.encode(text, disallowed_special=())), True
+            return len(self.encoding.encode_ordinary(text)), True
         head = text[:EXACT_TOKEN_CHARS]
-        head_tokens = len(self.encoding.encode(head, disallowed_special=()))
+        head_tokens = len(self.encoding.encode_ordinary(head))
         return round(head_tokens * len(text) / len(head)), False
 
     def _prompt_tokens(self, request: RequestText) -> tuple[int, bool]:

@@ -77,3 +77,14 @@ def test_everyday_prompts_get_tiers_from_task_and_signals_not_exam_extrapolation
         "and explain whether the argument survives if we restrict to total computable functions f(x) = y."
     )
     assert tier(hard) == "high"
+
+
+def test_classifier_counts_special_token_text_as_ordinary_text() -> None:
+    from gateway.classify.classifier import default_classifier
+
+    classifier = default_classifier()
+    encoding = get_encoding()
+    for text in ("<|endoftext|>", "a <|fim_prefix|> b", "lone surrogate \ud800 here", "plain words"):
+        expected = len(encoding.encode(text, disallowed_special=()))
+        assert classifier.count_tokens(text) == (expected, True)
+    assert classifier.count_tokens("<|endoftext|>")[0] > 1  # not the one special token
