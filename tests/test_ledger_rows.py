@@ -4,6 +4,9 @@ must arrive as given, and a count no column can hold must not wrap around or blo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +96,7 @@ def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]], metrics: M
 def test_declared_types_are_the_tables(pg_url: str) -> None:
     asyncio.run(_migrated(pg_url))
     with psycopg.connect(pg_url) as conn:
-        found = dict(
+        found: dict[str, str] = dict(
             conn.execute(
                 "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
                 " WHERE attrelid = 'ledger'::regclass AND attnum > 0 AND NOT attisdropped"
@@ -168,3 +171,56 @@ def test_counts_no_column_can_hold_are_clamped_not_wrapped(
     assert got["cost_usd"] == Price.per_million(2.5, 10).cost(*kept)
     (next_row,) = _rows(pg_url, request_id + "-next")
     assert next_row[LedgerEntry._fields.index("prompt_tokens")] == 3
+
+
+class _CommitAcknowledgementLost:
+    """A pool whose first connection fails after its transaction committed: the gateway cannot tell that
+    batch was written (the acknowledgement of COMMIT was lost with the connection)."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self.failures = 1
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        async with self._pool.connection() as conn:
+            yield conn
+        if self.failures:
+            self.failures -= 1
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+
+def test_a_batch_retried_after_an_unknown_outcome_is_written_once(pg_url: str) -> None:
+    def entry(request_id: str) -> LedgerEntry:
+        return LedgerEntry(
+            ts=datetime.now(UTC), request_id=request_id, attempt=0, endpoint="chat", key_id="k", team="t",
+            requested_model="gpt-4o", target="gpt-4o", provider="openai", upstream_model="gpt-4o", rule=None,
+            policy_version=None, prompt_tokens=1, completion_tokens=1, cached_tokens=0,
+            usage_source="provider", cost_usd=Decimal("0.000001"), latency_ms=1.0, ttft_ms=None,
+            status=200, error_code=None, stream=False, client_disconnected=False, simulated=True,
+        )  # fmt: skip
+
+    async def run() -> None:
+        db = Database(pg_url)
+        await db.open()
+        try:
+            await db.migrate()
+            real_pool = db.pool
+            db.pool = _CommitAcknowledgementLost(real_pool)  # type: ignore[assignment]
+            ledger = Ledger(db)
+            for i in range(3):
+                ledger.record(entry(f"req-ack-{i}"))
+            assert await ledger.flush() == 0  # failed as far as the gateway can tell...
+            assert ledger.pending == 3
+            assert len(_rows(pg_url, "req-ack-0")) == 1  # ...but committed
+            ledger.record(entry("req-ack-3"))
+            assert await ledger.flush() == 4  # the retry skips what is there and writes the new row
+            ledger.record(entry("req-ack-4"))
+            assert await ledger.flush() == 1  # and the next batch goes in as usual
+            db.pool = real_pool
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    for i in range(5):
+        assert len(_rows(pg_url, f"req-ack-{i}")) == 1
