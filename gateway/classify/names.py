@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
@@ -139,9 +140,9 @@ def _mask(text: str) -> str:
     """text with URLs, e-mails and code spans blanked out (same length, so offsets still point into text).
     Each kind needs a literal ("://", "www.", "@", "`"); only the kinds whose literal occurs are looked
     for, and with "@" alone the e-mails are found from each "@" (_email_spans)."""
+    if "://" not in text and "www." not in text and "@" not in text and "`" not in text:
+        return text  # the usual case, without the tuple below (SKIP_ALTERNATIVES' literals)
     present = tuple(literal in text for literal, _ in SKIP_ALTERNATIVES)
-    if not any(present):
-        return text
     if present == (False, False, True, False):
         spans = _email_spans(text)
         if spans is not None:
@@ -250,6 +251,29 @@ SOFT_LAST_WORDS = frozenset(
 )
 
 
+def _intro_ends(lowered: str, *, intro_words: bool) -> frozenset[int]:
+    """The end offsets of the NAME_INTROS matches in the lowered text, those of NAME_INTROS[2] only when
+    intro_words (one of the words it needs may be there). [0] and [1] need "nam", [1] also "?"."""
+    found: set[int] = set()
+    if "nam" in lowered:
+        found.update(m.end() for m in NAME_INTROS[0].finditer(lowered))
+        if "name" in lowered and "?" in lowered:
+            found.update(m.end() for m in NAME_INTROS[1].finditer(lowered))
+    if intro_words:
+        found.update(m.end() for m in NAME_INTROS[2].finditer(lowered))
+    return frozenset(found)
+
+
+class _RunFacts(NamedTuple):
+    """What the letter runs of an ASCII text showed (NameFinder.find); False proves an absence."""
+
+    title: bool  # a TITLE match may be there (TITLE_RUNS)
+    relation: bool  # a RELATION_BEFORE match may end at a word (RELATION_RUNS)
+    first_names: bool  # a word may be a lowercase first name
+    names: bool  # all-lowercase text, and a word may be a name (NameFinder._lowercase_names)
+    intro: frozenset[int]  # the intro cues' ends at words (_intro_ends)
+
+
 class _Cues:
     """Start offsets of the words that follow each kind of cue, one pass over the text per cue kind. A kind
     is looked for only when a token asks about it (titles, relations: capitalised words; soft intros: words
@@ -257,8 +281,11 @@ class _Cues:
     relations and soft intros the word before the asking word is checked first, and the text is scanned
     only when that word could end such a cue (most capitalised words follow none)."""
 
-    def __init__(self, text: str, *, masked: str) -> None:
-        self.lowered = lower_same_length(text)  # the cue patterns are written in lower case
+    def __init__(
+        self, text: str, *, masked: str, lowered: str | None = None, facts: _RunFacts | None = None
+    ) -> None:
+        # the cue patterns are written in lower case
+        self.lowered = lower_same_length(text) if lowered is None else lowered
         # The checks of the word before rely on the tokens covering the text before a word: not so when a
         # masked span (URL, e-mail, code) lies between the two words, and then the scan decides.
         self.text = text
@@ -267,6 +294,16 @@ class _Cues:
         self._intro: frozenset[int] | None = None
         self._relation: frozenset[int] | None = None
         self._soft: frozenset[int] | None = None
+        # What the letter runs showed (NameFinder.find): the cues they rule out are not looked for (the
+        # sets then miss only ends inside a word, which no word asks about).
+        self.may_title = self.may_relation = True
+        if facts is not None:
+            self.may_title, self.may_relation = facts.title, facts.relation
+            self._intro = facts.intro
+            if not facts.title:
+                self._title = frozenset()
+            if not facts.relation:
+                self._relation = frozenset()
 
     def _ends(self, pattern: re.Pattern[str]) -> frozenset[int]:
         return frozenset(m.end() for m in pattern.finditer(self.lowered))
@@ -281,14 +318,7 @@ class _Cues:
     def intro(self) -> frozenset[int]:
         if self._intro is None:
             lowered = self.lowered
-            found: set[int] = set()
-            if "nam" in lowered:
-                found |= self._ends(NAME_INTROS[0])
-                if "name" in lowered and "?" in lowered:
-                    found |= self._ends(NAME_INTROS[1])
-            if any(word in lowered for word in _INTRO_WORDS):
-                found |= self._ends(NAME_INTROS[2])
-            self._intro = frozenset(found)
+            self._intro = _intro_ends(lowered, intro_words=any(word in lowered for word in _INTRO_WORDS))
         return self._intro
 
     @property
@@ -323,11 +353,13 @@ class _Cues:
         word's last part after a hyphen or apostrophe), maybe a dot, then spaces; a RELATION_BEFORE match
         ends in the relation, "'s", "name" or "is" as the word before, then only spaces, commas or colons.
         The text is scanned for the cue only when the word before and the gap allow it."""
+        if not (self.may_title or self.may_relation):
+            return False, False
         start, previous_start, previous_end = self._word_before(tokens, i)
         if previous_end < 0:
             return (
-                self._may_end_at(TITLE_AT_END, start) and start in self.title,
-                self._may_end_at(RELATION_AT_END, start) and start in self.relation,
+                self.may_title and self._may_end_at(TITLE_AT_END, start) and start in self.title,
+                self.may_relation and self._may_end_at(RELATION_AT_END, start) and start in self.relation,
             )
         if i == 0:
             return False, False
@@ -339,14 +371,18 @@ class _Cues:
             title_gap = gap[:1] == "." and gap[1:].isspace()
             relation_gap = not gap.replace(",", "").replace(":", "").strip()
         title = False
-        if title_gap:
+        if title_gap and self.may_title:
             word = lowered[previous_start:previous_end]
             if word in TITLE_WORDS or (
                 ("-" in word or "'" in word or "’" in word) and SEPARATORS.split(word)[-1] in TITLE_WORDS
             ):
                 title = start in self.title
         relation = False
-        if relation_gap and RELATION_TAIL.fullmatch(lowered, previous_start, previous_end):
+        if (
+            relation_gap
+            and self.may_relation
+            and RELATION_TAIL.fullmatch(lowered, previous_start, previous_end)
+        ):
             relation = start in self.relation
         return title, relation
 
@@ -374,11 +410,149 @@ class _Cues:
         return self._soft
 
 
+# ---- Letter runs: what NameFinder.find learns about an ASCII text before it applies the rules ----
+# A letter run is a maximal run of ASCII letters, lowered. ASCII text translated by _FOLD_TO_RUNS (A-Z
+# lowered, a-z kept, every other byte a space) and split is the list of its letter runs.
+_FOLD_TO_RUNS = bytes(c | 0x20 if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))
+
+
+def _spellings(alternative: str) -> list[str]:
+    """The strings an alternative of RELATION matches. It is letters, spaces and hyphens, each maybe made
+    optional by "?", and character classes ("fianc[ée]e?"); anything else raises, so that RELATION cannot
+    gain syntax that this would misread."""
+    if not re.fullmatch(r"(?:(?:[a-zé -]|\[[a-zé]+\])\??)+", alternative):
+        raise ValueError(f"RELATION alternative not understood: {alternative!r}")
+    spellings = [""]
+    for part, optional in re.findall(r"(\[[a-zé]+\]|[a-zé -])(\??)", alternative):
+        choices = list(part.strip("[]")) + ([""] if optional else [])
+        spellings = [spelling + choice for spelling in spellings for choice in choices]
+    return spellings
+
+
+# The letter runs without which RELATION_BEFORE ends at no word. Such a match ends at a word only after a
+# non-letter (a word starts after one), so it takes in the whole letter run of the relation's last part
+# ("son", "worker" of "co-worker", "holder" of "account holder"), which a space or hyphen starts; the
+# letters the pattern lets follow it in the same run are "name" and "nameis" (('s)?\s*(name\s*(is|:)?)?).
+RELATION_RUNS = frozenset(
+    (re.split(r"[ -]", spelling)[-1] + suffix).encode()
+    for alternative in RELATION.split("|")
+    for spelling in _spellings(alternative)
+    for suffix in ("", "name", "nameis")
+)
+# Likewise for NAME_INTROS[2]: the first letter run of each alternative, which \b starts and which must end
+# where the alternative's letters do (else the match, ending in \s*, ends inside the run). "a.k.a." (whose
+# runs are a, k and a) is looked for as itself in the lowered text instead, and NAME_INTROS[0] and [1]
+# (which need "nam") as "nam" (find).
+INTRO_RUNS = frozenset(
+    run.encode()
+    for run in "call calls called known named aka dear attn attention signed regards sincerely best cheers "
+    "yours".split()
+)
+# A TITLE match's title is a whole \b-bounded word: in ASCII text, a letter run. So is a PRONOUN match.
+TITLE_RUNS = frozenset(word.encode() for word in TITLE_WORDS)
+PRONOUN_RUNS = frozenset(word.encode() for word in PRONOUN.pattern.split("(?:")[1].split(")")[0].split("|"))
+# What a letter run can show (bits of NameFinder._run_kinds): a title, a relation or an intro cue, a word
+# that is a first name, a word that is a name.
+_TITLE, _RELATION, _INTRO, _FIRST_NAME, _NAME = 1, 2, 4, 8, 16
+
+
+def _name_run(name: str) -> bytes | None:
+    """One letter run of a lexicon name, its longest (None for a name outside ASCII, which no word of an
+    ASCII text equals): an ASCII text holds a word equal to the name only if it holds that run."""
+    if not name.isascii():
+        return None
+    if name.isalpha():
+        return name.encode()
+    parts = re.findall(r"[a-z]+", name)
+    return max(parts, key=len).encode() if parts else None
+
+
+# The words of WORD_ASCII that start with a capital letter, found without the others: a WORD_ASCII match
+# starts at a letter that follows neither a letter nor a joiner after a letter (the match before it would
+# have taken it). The capital comes first, so that the look-behinds run only at capitals.
+CAPITAL_WORD_ASCII = re.compile(r"[A-Z](?<![A-Za-z].)(?<![A-Za-z]['’-].)[A-Za-z]*(?:['’-][A-Za-z]+)*")
+# The same, and the comma right after the word if there is one.
+CAPITAL_WORD_COMMA_ASCII = re.compile(f"({CAPITAL_WORD_ASCII.pattern})(,?)")
+_NO_OFFSETS: frozenset[int] = frozenset()
+# NameFinder._capital_kind's answers.
+_CUE_ONLY, _SENTENCE_CUE, _UNKNOWN, _MAY_SCORE = range(4)
+# What SOFT_INTRO may hold between its last word and the word it introduces (ASCII): whitespace (as \s,
+# which str.rstrip() also strips), commas, and the "." of "feat." or ":" of "cc:".
+_SOFT_GAP = "".join(c for c in map(chr, range(128)) if c.isspace()) + ",.:"
+
+
+def _possessive_base(word: str) -> str:
+    """The word without a possessive "'s", as Token.base."""
+    return word[:-2] if word.endswith(("'s", "’s")) and len(word) > 3 else word
+
+
+def _may_follow_soft_intro(lowered: str, start: int) -> bool:
+    """Whether a SOFT_INTRO match may end at start in the lowered ASCII text, where a word starts. Such a
+    match ends in its last word's letter run, one of SOFT_LAST_WORDS (the "m" of "i'm"), then _SOFT_GAP
+    characters; True also when the 64 characters looked at cannot tell."""
+    low = max(0, start - 64)
+    head = lowered[low:start].rstrip(_SOFT_GAP)
+    run = head[len(head.rstrip(string.ascii_lowercase)) :]
+    if low > 0 and len(run) == len(head):
+        return True  # the run or the gap may go on before the window
+    return run in SOFT_LAST_WORDS
+
+
+def _unknown_word_cannot_score(text: str, lowered: str, start: int, end: int) -> bool:
+    """Whether a capitalised word of the ASCII text at start:end that the lexicon does not know scores 0,
+    where no title, relation or intro ends at it and neither a comma nor a pronoun (the sentence-start
+    rules) comes in the 160 characters after it (NameFinder._capitals_cannot_score checks these). It is
+    name-like, not a known name, and no first or last name by itself: its other rules in _score_context
+    need a person's thing after it if possessive (POSSESSED), a person's verb after it, "!" or "?" after
+    it, or a soft intro before it; as the first of a pair (_score_pairs) it needs a capitalised word one
+    space after it."""
+    after = text[end : end + 40]
+    if EXCLAIMED.match(after) or PERSON_VERB_AFTER.search(after) is not None:
+        return False
+    if after[:1] == " " and "A" <= after[1:2] <= "Z":
+        return False
+    if text[start:end].endswith("'s") and end - start > 3 and POSSESSED.search(after) is not None:
+        return False
+    return not _may_follow_soft_intro(lowered, start)
+
+
 class NameFinder:
     """Finds person names; holds the lexicon so a finder is built once and reused."""
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
+        # For _capitals_cannot_score, by lowered ASCII word (the base, without "'s"): the words the rules
+        # score only after a cue (_score_cues_only's: no first or last name, and a common word or one
+        # letter), and the common words that are also names ("Will", "Can", "The"), which a cue or a
+        # sentence-start rule can make one.
+        cue_only: set[str] = set()
+        sentence_cue: set[str] = set()
+        for word in (*string.ascii_lowercase, *lexicon.entries):
+            if not word.isascii() or (word.endswith(("'s", "’s")) and len(word) > 3):
+                continue  # no ASCII word's lowered base
+            flags = lexicon.entries.get(word, "")
+            if "f" not in flags and "l" not in flags:
+                if len(word) <= 1 or "c" in flags or "w" in flags:
+                    cue_only.add(word)
+            elif "w" in flags:
+                sentence_cue.add(word)
+        self._cue_only_words = frozenset(cue_only)
+        self._sentence_cue_words = frozenset(sentence_cue)
+        # The letter runs that show a cue or a name may be there, and what (_TITLE ... _NAME bits): the cue
+        # words, a run of each first name (a lowercase one pairs with the next word: _score_pairs) and of
+        # each name longer than two letters (in all-lowercase text names are capitalised: _lowercase_names).
+        run_kinds: dict[bytes, int] = {}
+        for runs, kind in (
+            (TITLE_RUNS, _TITLE),
+            (RELATION_RUNS, _RELATION),
+            (INTRO_RUNS, _INTRO),
+            (map(_name_run, lexicon.first_names), _FIRST_NAME),
+            ((_name_run(name) for name in lexicon.names if len(name) > 2), _NAME),
+        ):
+            for run in runs:
+                if run is not None:
+                    run_kinds[run] = run_kinds.get(run, 0) | kind
+        self._run_kinds = run_kinds
 
     def _name_like(self, token: Token) -> bool:
         """Capitalised and not an ordinary word: could be a name."""
@@ -412,14 +586,136 @@ class NameFinder:
         ]
 
     def find(self, text: str) -> list[Hit]:
+        """The person names in text, by the rules (_find_by_rules). In ASCII text the letter runs show
+        first which cues and names can be there at all (_runs_of); most prompts hold none, and only
+        capitalised words that cannot score (_capitals_cannot_score): then there is nothing to find.
+        Otherwise what the runs showed lets the rules skip the cues and names that are not there."""
         masked = _mask(text)
+        if not text.isascii():
+            return self._find_by_rules(text, masked)
+        lowered = text.lower()  # ASCII: the same length
+        runs, kinds = self._runs_of(text, lowered, masked)
+        intro_words = bool(kinds & _INTRO) or "a.k.a." in lowered
+        intro = _NO_OFFSETS
+        if intro_words or "nam" in lowered:
+            intro = _intro_ends(lowered, intro_words=intro_words)
+        if not (kinds & ~_INTRO or intro) and self._capitals_cannot_score(text, lowered, masked, runs):
+            return []
+        facts = _RunFacts(
+            title=bool(kinds & _TITLE),
+            relation=bool(kinds & _RELATION),
+            first_names=bool(kinds & _FIRST_NAME),
+            names=bool(kinds & _NAME),
+            intro=intro,
+        )
+        return self._find_by_rules(text, masked, lowered=lowered, facts=facts)
+
+    def _runs_of(self, text: str, lowered: str, masked: str) -> tuple[list[bytes], int]:
+        """The letter runs of the ASCII text, and what those in _run_kinds show (_kinds_of).
+        The cue patterns read the whole text, the names the words of the masked text. A masked span ends
+        before a non-letter (white space, or what ends an e-mail or a code span) and starts after one
+        (else it would have started sooner), so a word's runs are runs of the text; but where a "www."
+        address comes right after a letter ("tracywww.x.org"). That word starts no pair (no space comes
+        after it), the only rule that asks for lowercase first names, and all-lowercase text's words are
+        looked up as names in the text itself (_lowercase_names)."""
+        runs = text.encode().translate(_FOLD_TO_RUNS).split()
+        return runs, self._kinds_of(runs, masked, lowercase=lowered == text)
+
+    def _kinds_of(self, runs: list[bytes], masked: str, *, lowercase: bool) -> int:
+        """What the runs in _run_kinds show (the bits together). Only in all-lowercase text are the words
+        looked up as names (_NAME); elsewhere a first name pairs with the next word only if written in
+        lower case (_score_pairs), so it counts only where the masked text, whose words those are, holds
+        its run in lower case."""
+        run_kinds = self._run_kinds
+        kinds = 0
+        for run in run_kinds.keys() & runs:
+            kind = run_kinds[run]
+            if not lowercase:
+                kind &= ~_NAME
+                if kind & _FIRST_NAME and run.decode() not in masked:
+                    kind &= ~_FIRST_NAME
+            kinds |= kind
+        return kinds
+
+    def _capitals_cannot_score(self, text: str, lowered: str, masked: str, runs: list[bytes]) -> bool:
+        """Whether every capitalised word of the ASCII text scores 0, in a text where no cue (title,
+        relation, intro) ends at a word and no word is a lowercase first name or, in all-lowercase text, a
+        name (find checks these first: _runs_of). The rules score only capitalised words, introduced words
+        and lowercase first names (_find_by_rules), and without those cues and names:
+        - a capitalised word of the _cue_only_words scores 0 (_score_cues_only: it needs a cue);
+        - so does one of the _sentence_cue_words, a common word that is also a name: not name-like, and
+          no first or last name by itself (_score_alone), its only rules without a cue are the
+          sentence-start ones of _score_context, which need a comma right after it or a pronoun in the
+          160 characters after it (in a text no longer than that, a pronoun anywhere after it: as a
+          whole word of the text, one of its letter runs);
+        - so does a word the lexicon does not know ("I'm", "GitHub") unless one of its rules can apply
+          (_unknown_word_cannot_score);
+        - a pair of capitalised words scores only if the first is a first name, or name-like (unknown),
+          or has "f" while the second is a last name and no common word: of the three kinds only an
+          unknown word can be the first, and _unknown_word_cannot_score looks at the word after it;
+        - an all-capitals word is not capitalised, and the rules never score it.
+        Any other capitalised word (a name) leaves the answer to the rules."""
+        cue_only = self._cue_only_words
+        # Short text without masked spans (the usual prompt): findall, without positions, unless an unknown
+        # word needs them.
+        if len(text) <= 160 and masked is text:
+            sentence_cue_words = unknown_words = False
+            for word, comma in CAPITAL_WORD_COMMA_ASCII.findall(text):
+                key = word.lower()
+                if key in cue_only:  # the sets hold no word ending in "'s": the word is its base
+                    continue
+                kind = _SENTENCE_CUE if key in self._sentence_cue_words else self._capital_kind(word)
+                if kind == _MAY_SCORE or (kind != _CUE_ONLY and comma):
+                    return False
+                sentence_cue_words = sentence_cue_words or kind == _SENTENCE_CUE
+                unknown_words = unknown_words or kind == _UNKNOWN
+            if not unknown_words:
+                return not sentence_cue_words or PRONOUN_RUNS.isdisjoint(runs)
+        for match in CAPITAL_WORD_ASCII.finditer(masked):
+            word = match.group()
+            if word.lower() in cue_only:
+                continue
+            kind = self._capital_kind(word)
+            if kind == _MAY_SCORE:
+                return False
+            if kind != _CUE_ONLY:
+                end = match.end()
+                if text[end : end + 1] == "," or _has_pronoun(text[end : end + 160]):
+                    return False
+                if kind == _UNKNOWN and not _unknown_word_cannot_score(text, lowered, match.start(), end):
+                    return False
+        return True
+
+    def _capital_kind(self, word: str) -> int:
+        """For _capitals_cannot_score, the kind of a word that starts with a capital: _CUE_ONLY (one of
+        the _cue_only_words, or all capitals: not capitalised), _SENTENCE_CUE (one of the
+        _sentence_cue_words), _UNKNOWN (not in the lexicon, and longer than one letter: name-like) or
+        _MAY_SCORE (a name)."""
+        base = _possessive_base(word)
+        key = base.lower()
+        if key in self._cue_only_words:
+            return _CUE_ONLY
+        if key in self._sentence_cue_words:
+            return _SENTENCE_CUE
+        if len(base) > 1 and base.isupper():
+            return _CUE_ONLY  # all capitals: not capitalised, never scored
+        if key not in self.lexicon.entries:
+            return _UNKNOWN  # longer than one letter: every one letter is a _cue_only_words unless a name
+        return _MAY_SCORE
+
+    def _find_by_rules(
+        self, text: str, masked: str, *, lowered: str | None = None, facts: _RunFacts | None = None
+    ) -> list[Hit]:
+        """The rules over every word that can score. masked is _mask(text); lowered (text.lower()) and
+        facts (what the letter runs of ASCII text showed, see find) only save work: the hits are the same
+        without them."""
         matches = list((WORD_ASCII if masked.isascii() else WORD).finditer(masked))
         if not matches:
             return []
         words: list[str] = list(map(re.Match.group, matches))
-        lowercase_names = self._lowercase_names(text)
+        lowercase_names = self._lowercase_names(text) if facts is None or facts.names else frozenset()
         tokens = _LazyTokens(text, matches, lowercase_names)
-        cues = _Cues(text, masked=masked)
+        cues = _Cues(text, masked=masked, lowered=lowered, facts=facts)
         # Only capitalised words, words a cue introduces and lowercase first names can score; the rules
         # give every other word 0. Capitalised words start with an upper-case letter (or, in lowercase
         # text, are known names): found by a look at first letters, then checked in full.
@@ -452,7 +748,9 @@ class NameFinder:
             else:
                 scores[i] = cued[i]
         pairs = [i for i, j in zip(capitalised, capitalised[1:], strict=False) if j == i + 1]
-        lowercase_first_names = self._lowercase_first_names(text, words)
+        lowercase_first_names = (
+            self._lowercase_first_names(text, words) if facts is None or facts.first_names else []
+        )
         if lowercase_first_names:
             pairs = sorted(set(pairs).union(i for i in lowercase_first_names if i + 1 < len(tokens)))
         if pairs:
