@@ -265,7 +265,7 @@ def _intro_ends(lowered: str, *, intro_words: bool) -> frozenset[int]:
 
 
 class _RunFacts(NamedTuple):
-    """What the letter runs of an ASCII text showed (NameFinder.find); False proves an absence."""
+    """What the letter runs of a plain text showed (NameFinder.find); False proves an absence."""
 
     title: bool  # a TITLE match may be there (TITLE_RUNS)
     relation: bool  # a RELATION_BEFORE match may end at a word (RELATION_RUNS)
@@ -410,10 +410,16 @@ class _Cues:
         return self._soft
 
 
-# ---- Letter runs: what NameFinder.find learns about an ASCII text before it applies the rules ----
-# A letter run is a maximal run of ASCII letters, lowered. ASCII text translated by _FOLD_TO_RUNS (A-Z
-# lowered, a-z kept, every other byte a space) and split is the list of its letter runs.
+# ---- Letter runs: what NameFinder.find learns about a plain text before it applies the rules ----
+# A plain text is one whose word characters (\w: letters, digits, "_") are all ASCII and whose lowering
+# keeps its length (most prompts, and all ASCII ones): its words are WORD_ASCII's, and \b is a boundary
+# between an ASCII word character and anything else. A letter run is a maximal run of ASCII letters,
+# lowered. A plain text in UTF-8 translated by _FOLD_TO_RUNS (A-Z lowered, a-z kept, every other byte a
+# space, those of other characters too) and split is the list of its letter runs.
 _FOLD_TO_RUNS = bytes(c | 0x20 if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))
+# A character that keeps a text from being plain (the lowering checked apart): [^\W\x00-\x7f], with the
+# range first, which re tests faster.
+NON_ASCII_WORD_CHARACTER = re.compile(r"[\x80-\U0010ffff](?<=\w)")
 
 
 def _spellings(alternative: str) -> list[str]:
@@ -448,37 +454,34 @@ INTRO_RUNS = frozenset(
     for run in "call calls called known named aka dear attn attention signed regards sincerely best cheers "
     "yours".split()
 )
-# A TITLE match's title is a whole \b-bounded word: in ASCII text, a letter run. So is a PRONOUN match.
+# A TITLE match's title is a whole \b-bounded word: in plain text, a letter run. So is a PRONOUN match.
 TITLE_RUNS = frozenset(word.encode() for word in TITLE_WORDS)
 PRONOUN_RUNS = frozenset(word.encode() for word in PRONOUN.pattern.split("(?:")[1].split(")")[0].split("|"))
 # What a letter run can show (bits of NameFinder._run_kinds): a title, a relation or an intro cue, a word
-# that is a first name, a word that is a name.
-_TITLE, _RELATION, _INTRO, _FIRST_NAME, _NAME = 1, 2, 4, 8, 16
+# that is a first name, a word that is a name; and (NameFinder._runs_of) a capitalised word that is a name.
+_TITLE, _RELATION, _INTRO, _FIRST_NAME, _NAME, _CAPITALISED_NAME = 1, 2, 4, 8, 16, 32
 
 
 def _name_run(name: str) -> bytes | None:
-    """One letter run of a lexicon name, its longest (None for a name outside ASCII, which no word of an
-    ASCII text equals): an ASCII text holds a word equal to the name only if it holds that run."""
-    if not name.isascii():
-        return None
-    if name.isalpha():
+    """One letter run of a lexicon name, its longest: a plain text holds a word equal to the name only if
+    it holds that run. None for a name no word of a plain text equals (one not of WORD_ASCII's form)."""
+    if name.isascii() and name.isalpha():
         return name.encode()
-    parts = re.findall(r"[a-z]+", name)
-    return max(parts, key=len).encode() if parts else None
+    if not WORD_ASCII.fullmatch(name):
+        return None
+    return max(re.findall(r"[a-z]+", name), key=len).encode()
 
 
-# The words of WORD_ASCII that start with a capital letter, found without the others: a WORD_ASCII match
-# starts at a letter that follows neither a letter nor a joiner after a letter (the match before it would
-# have taken it). The capital comes first, so that the look-behinds run only at capitals.
+# The words of WORD_ASCII that start with a capital letter (in plain text, the capitalised words and the
+# all-capitals ones), found without the others: a WORD_ASCII match starts at a letter that follows neither
+# a letter nor a joiner after a letter (the match before it would have taken it). The capital comes first,
+# so that the look-behinds run only at capitals.
 CAPITAL_WORD_ASCII = re.compile(r"[A-Z](?<![A-Za-z].)(?<![A-Za-z]['’-].)[A-Za-z]*(?:['’-][A-Za-z]+)*")
-# The same, and the comma right after the word if there is one.
-CAPITAL_WORD_COMMA_ASCII = re.compile(f"({CAPITAL_WORD_ASCII.pattern})(,?)")
+# The same, and what comes right after the word if a rule reads it: a comma, or a space and a capital.
+CAPITAL_WORD_NEXT_ASCII = re.compile(f"({CAPITAL_WORD_ASCII.pattern})(?=(,| [A-Z])?)")
 _NO_OFFSETS: frozenset[int] = frozenset()
 # NameFinder._capital_kind's answers.
 _CUE_ONLY, _SENTENCE_CUE, _UNKNOWN, _MAY_SCORE = range(4)
-# What SOFT_INTRO may hold between its last word and the word it introduces (ASCII): whitespace (as \s,
-# which str.rstrip() also strips), commas, and the "." of "feat." or ":" of "cc:".
-_SOFT_GAP = "".join(c for c in map(chr, range(128)) if c.isspace()) + ",.:"
 
 
 def _possessive_base(word: str) -> str:
@@ -487,11 +490,12 @@ def _possessive_base(word: str) -> str:
 
 
 def _may_follow_soft_intro(lowered: str, start: int) -> bool:
-    """Whether a SOFT_INTRO match may end at start in the lowered ASCII text, where a word starts. Such a
-    match ends in its last word's letter run, one of SOFT_LAST_WORDS (the "m" of "i'm"), then _SOFT_GAP
-    characters; True also when the 64 characters looked at cannot tell."""
+    r"""Whether a SOFT_INTRO match may end at start in the lowered plain text, where a word starts. Such
+    a match ends in its last word's letter run, one of SOFT_LAST_WORDS (the "m" of "i'm"), maybe the "."
+    of "feat." or ":" of "cc:", then \s*,?\s* (str.rstrip() strips what \s matches); True also when the
+    64 characters looked at cannot tell."""
     low = max(0, start - 64)
-    head = lowered[low:start].rstrip(_SOFT_GAP)
+    head = lowered[low:start].rstrip().rstrip(",").rstrip().rstrip(".:")
     run = head[len(head.rstrip(string.ascii_lowercase)) :]
     if low > 0 and len(run) == len(head):
         return True  # the run or the gap may go on before the window
@@ -499,7 +503,7 @@ def _may_follow_soft_intro(lowered: str, start: int) -> bool:
 
 
 def _unknown_word_cannot_score(text: str, lowered: str, start: int, end: int) -> bool:
-    """Whether a capitalised word of the ASCII text at start:end that the lexicon does not know scores 0,
+    """Whether a capitalised word of the plain text at start:end that the lexicon does not know scores 0,
     where no title, relation or intro ends at it and neither a comma nor a pronoun (the sentence-start
     rules) comes in the 160 characters after it (NameFinder._capitals_cannot_score checks these). It is
     name-like, not a known name, and no first or last name by itself: its other rules in _score_context
@@ -511,7 +515,7 @@ def _unknown_word_cannot_score(text: str, lowered: str, start: int, end: int) ->
         return False
     if after[:1] == " " and "A" <= after[1:2] <= "Z":
         return False
-    if text[start:end].endswith("'s") and end - start > 3 and POSSESSED.search(after) is not None:
+    if _possessive_base(text[start:end]) != text[start:end] and POSSESSED.search(after) is not None:
         return False
     return not _may_follow_soft_intro(lowered, start)
 
@@ -586,16 +590,19 @@ class NameFinder:
         ]
 
     def find(self, text: str) -> list[Hit]:
-        """The person names in text, by the rules (_find_by_rules). In ASCII text the letter runs show
-        first which cues and names can be there at all (_runs_of); most prompts hold none, and only
-        capitalised words that cannot score (_capitals_cannot_score): then there is nothing to find.
-        Otherwise what the runs showed lets the rules skip the cues and names that are not there."""
+        """The person names in text, by the rules (_find_by_rules). In plain text (see _FOLD_TO_RUNS) the
+        letter runs show first which cues and names can be there at all (_runs_of); most prompts hold
+        none, and only capitalised words that cannot score (_capitals_cannot_score): then there is nothing
+        to find. Otherwise what the runs showed lets the rules skip the cues and names that are not there."""
         masked = _mask(text)
-        if not text.isascii():
+        if not text.isascii() and NON_ASCII_WORD_CHARACTER.search(text) is not None:
             return self._find_by_rules(text, masked)
-        lowered = text.lower()  # ASCII: the same length
+        lowered = text.lower()
+        if len(lowered) != len(text):  # the offsets into lowered must be the text's
+            return self._find_by_rules(text, masked)
         runs, kinds = self._runs_of(text, lowered, masked)
-        intro_words = bool(kinds & _INTRO) or "a.k.a." in lowered
+        # NAME_INTROS[2] needs one of _INTRO_WORDS (a run of INTRO_RUNS, or "a.k.a."), as a whole.
+        intro_words = bool(kinds & _INTRO or "a.k.a." in lowered) and any(w in lowered for w in _INTRO_WORDS)
         intro = _NO_OFFSETS
         if intro_words or "nam" in lowered:
             intro = _intro_ends(lowered, intro_words=intro_words)
@@ -611,34 +618,36 @@ class NameFinder:
         return self._find_by_rules(text, masked, lowered=lowered, facts=facts)
 
     def _runs_of(self, text: str, lowered: str, masked: str) -> tuple[list[bytes], int]:
-        """The letter runs of the ASCII text, and what those in _run_kinds show (_kinds_of).
+        """The letter runs of the plain text, and what those in _run_kinds show (the bits together).
+        Only in all-lowercase text are the words looked up as names (_NAME); elsewhere a first name pairs
+        with the next word only if written in lower case (_score_pairs), so it counts only where the
+        masked text, whose words those are, holds its run in lower case.
         The cue patterns read the whole text, the names the words of the masked text. A masked span ends
         before a non-letter (white space, or what ends an e-mail or a code span) and starts after one
         (else it would have started sooner), so a word's runs are runs of the text; but where a "www."
         address comes right after a letter ("tracywww.x.org"). That word starts no pair (no space comes
         after it), the only rule that asks for lowercase first names, and all-lowercase text's words are
         looked up as names in the text itself (_lowercase_names)."""
-        runs = text.encode().translate(_FOLD_TO_RUNS).split()
-        return runs, self._kinds_of(runs, masked, lowercase=lowered == text)
-
-    def _kinds_of(self, runs: list[bytes], masked: str, *, lowercase: bool) -> int:
-        """What the runs in _run_kinds show (the bits together). Only in all-lowercase text are the words
-        looked up as names (_NAME); elsewhere a first name pairs with the next word only if written in
-        lower case (_score_pairs), so it counts only where the masked text, whose words those are, holds
-        its run in lower case."""
+        encoded = text.encode() if text.isascii() else text.encode("utf-8", "surrogatepass")
+        runs = encoded.translate(_FOLD_TO_RUNS).split()
         run_kinds = self._run_kinds
+        lowercase = lowered == text
         kinds = 0
         for run in run_kinds.keys() & runs:
             kind = run_kinds[run]
             if not lowercase:
+                if kind & _NAME and run.decode().capitalize() in masked:
+                    # Most likely a capitalised name ("Beaufort"): then _capitals_cannot_score would say
+                    # no, and find skips it (only for speed: the rules decide either way).
+                    kind |= _CAPITALISED_NAME
                 kind &= ~_NAME
                 if kind & _FIRST_NAME and run.decode() not in masked:
                     kind &= ~_FIRST_NAME
             kinds |= kind
-        return kinds
+        return runs, kinds
 
     def _capitals_cannot_score(self, text: str, lowered: str, masked: str, runs: list[bytes]) -> bool:
-        """Whether every capitalised word of the ASCII text scores 0, in a text where no cue (title,
+        """Whether every capitalised word of the plain text scores 0, in a text where no cue (title,
         relation, intro) ends at a word and no word is a lowercase first name or, in all-lowercase text, a
         name (find checks these first: _runs_of). The rules score only capitalised words, introduced words
         and lowercase first names (_find_by_rules), and without those cues and names:
@@ -660,17 +669,26 @@ class NameFinder:
         # word needs them.
         if len(text) <= 160 and masked is text:
             sentence_cue_words = unknown_words = False
-            for word, comma in CAPITAL_WORD_COMMA_ASCII.findall(text):
+            for word, after in CAPITAL_WORD_NEXT_ASCII.findall(text):
                 key = word.lower()
                 if key in cue_only:  # the sets hold no word ending in "'s": the word is its base
                     continue
                 kind = _SENTENCE_CUE if key in self._sentence_cue_words else self._capital_kind(word)
-                if kind == _MAY_SCORE or (kind != _CUE_ONLY and comma):
+                if kind == _MAY_SCORE or (kind != _CUE_ONLY and after == ","):
                     return False
+                if kind == _UNKNOWN and after:
+                    return False  # a pair (_unknown_word_cannot_score would say so, knowing where)
                 sentence_cue_words = sentence_cue_words or kind == _SENTENCE_CUE
                 unknown_words = unknown_words or kind == _UNKNOWN
+            if not (sentence_cue_words or unknown_words):
+                return True
+            if not PRONOUN_RUNS.isdisjoint(runs):
+                # A pronoun after a common word that is also a name (in a text this short, anywhere
+                # after it): the sentence-start rule may apply. The unknown words' too: for speed, the
+                # rules decide.
+                return False
             if not unknown_words:
-                return not sentence_cue_words or PRONOUN_RUNS.isdisjoint(runs)
+                return True
         for match in CAPITAL_WORD_ASCII.finditer(masked):
             word = match.group()
             if word.lower() in cue_only:
@@ -680,7 +698,9 @@ class NameFinder:
                 return False
             if kind != _CUE_ONLY:
                 end = match.end()
-                if text[end : end + 1] == "," or _has_pronoun(text[end : end + 160]):
+                # _has_pronoun(text[end : end + 160]): in plain text (?i) is lowering, and no pronoun
+                # starts at end, right after a word (where the slice would have started afresh).
+                if text[end : end + 1] == "," or PRONOUN_LOWER.search(lowered, end, end + 160) is not None:
                     return False
                 if kind == _UNKNOWN and not _unknown_word_cannot_score(text, lowered, match.start(), end):
                     return False
@@ -707,7 +727,7 @@ class NameFinder:
         self, text: str, masked: str, *, lowered: str | None = None, facts: _RunFacts | None = None
     ) -> list[Hit]:
         """The rules over every word that can score. masked is _mask(text); lowered (text.lower()) and
-        facts (what the letter runs of ASCII text showed, see find) only save work: the hits are the same
+        facts (what the letter runs of plain text showed, see find) only save work: the hits are the same
         without them."""
         matches = list((WORD_ASCII if masked.isascii() else WORD).finditer(masked))
         if not matches:

@@ -20,6 +20,7 @@ from gateway.classify.names import (
     CAPITAL_WORD_ASCII,
     INTRO_RUNS,
     NAME_INTROS,
+    NON_ASCII_WORD_CHARACTER,
     RELATION,
     RELATION_BEFORE,
     RELATION_RUNS,
@@ -76,6 +77,8 @@ FAST = [
     "The cat sat. " + "It was on the mat and it stayed there for the rest of the day. " * 3 + "I saw him.",
     "",
     "...",
+    "I’m trying to understand how “async” works in Python — can you explain?",  # plain, not ASCII
+    "Hello \ud800 world",  # a lone surrogate
 ]
 
 SLOW = [
@@ -91,11 +94,18 @@ SLOW = [
     "Thanks GitHub for hosting it.",  # after a soft intro
     "GitHub Copilot writes code.",  # a pair of unknown words
     "Check GitHub's account now.",  # possessive before a person's thing
+    "Check GitHub’s account now.",
     "Our pilot a.k.a. Ace flew.",  # "a.k.a.", looked for as itself
     "Don't go to town, Zork!",  # exclaimed after a comma
     "Yes. " * 40 + "The dog saw him.",  # a pronoun within 160 characters, in a long text
     "Yes. " * 40 + "Zorkle, can you see it?",
+    "Yes. " * 40 + "Zorkle saw him there.",  # an unknown word, a pronoun after it, in a long text
+    "Yes. " * 40 + "Zorkle went to the market to buy bread and milk for the week, and then met him.",
     "Call Sarah about it.",  # a name
+    "Thanks\xa0GitHub for it.",  # after a soft intro, across a no-break space (\s, not ASCII)
+    "The cat saw him — really.",  # plain text, not ASCII
+    "Ok Zoë.",  # not plain: a letter outside ASCII ("Zo" alone would be an unknown word)
+    "sa’idu is here.",  # all lower case, and a name joined by "’": plain, not ASCII
 ]
 
 
@@ -121,6 +131,12 @@ def test_word_kinds(finder: NameFinder) -> None:
     assert finder._capital_kind("Let's") == finder._capital_kind("Let")  # the base, without "'s"
     assert finder._capital_kind("USA") == finder._capital_kind("Say")  # all capitals: never scored
     assert finder._capital_kind("Qwzx") != finder._capital_kind("Sarah")  # unknown, and a name
+
+
+def test_the_plain_text_check_finds_word_characters_outside_ascii() -> None:
+    every = "".join(map(chr, range(0x110000)))
+    expected = [m.start() for m in re.finditer(r"[^\W\x00-\x7f]", every)]
+    assert [m.start() for m in NON_ASCII_WORD_CHARACTER.finditer(every)] == expected
 
 
 def test_capital_words_are_the_capitalised_word_matches() -> None:
@@ -182,7 +198,7 @@ def test_soft_intro_check_is_a_superset() -> None:
     """_may_follow_soft_intro is True wherever SOFT_INTRO ends at a word."""
     rng = random.Random(5)
     pieces = "hi hello i'm thanks said feat. cc: is bob x".split() + ["thank you", "talk to"]
-    gaps = [" ", ", ", "  ", "\n", ". ", ": ", " " * 70, "!", ""]
+    gaps = [" ", ", ", "  ", "\n", ". ", ": ", " " * 70, "!", "", "\xa0", ",\u2003", " , "]
     for _ in range(5000):
         text = "".join(rng.choice(pieces) + rng.choice(gaps) for _ in range(rng.randint(1, 8))) + "bob"
         for end in {m.end() for m in SOFT_INTRO.finditer(text)}:
@@ -199,7 +215,19 @@ def _random_texts(seed: int, count: int) -> Iterator[str]:
         "is Dr. dr mr Mr. hi Hello thanks said says he him her his you your GitHub I'm I I've Python python "
         "API THE Smith O'Neil account address and & , in at from Inc Street best, regards, call me named"
     ).split()
-    extra = ["maria@x.io", "`Bob`", "http://x.org/mr", "www.x.org", "tracywww.x.org", "!", "?", "\n"]
+    extra = [
+        "maria@x.io",
+        "`Bob`",
+        "http://x.org/mr",
+        "www.x.org",
+        "tracywww.x.org",
+        "!",
+        "?",
+        "\n",
+        "’s",
+        "—",
+    ]
+    extra += ["“", "\xa0", "é", "İ", "²"]
     for _ in range(count):
         parts = []
         for _ in range(rng.randint(1, 14)):
