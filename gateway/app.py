@@ -150,7 +150,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     health = TargetHealth(
         metrics=state.metrics, failure_threshold=settings.breaker_failures, open_s=settings.breaker_open_s
     )
-    state.drift = DriftMonitor(content_every=settings.drift_sample_every)
+    state.drift = DriftMonitor(content_interval_s=settings.drift_sample_interval_s)
     state.router = Router(
         active_policy=state.policies.active,
         connections=connections,

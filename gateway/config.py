@@ -72,9 +72,12 @@ class Settings(BaseSettings):
     # Circuit breaker per target: open after this many consecutive failures, for this long.
     breaker_failures: int = Field(5, validation_alias=_env("GATEWAY_BREAKER_FAILURES"))
     breaker_open_s: float = Field(15.0, validation_alias=_env("GATEWAY_BREAKER_OPEN_S"))
-    # Drift of task, domain and complexity is measured on every Nth call: judging them costs more than the
-    # rest of routing on a call whose route no rule decides by content (see docs/OPERATIONS.md).
-    drift_sample_every: int = Field(32, ge=1, validation_alias=_env("GATEWAY_DRIFT_SAMPLE_EVERY"))
+    # Drift of task, domain and complexity is measured on at most one call per this many seconds (every call
+    # when calls are rarer): judging them costs more than the rest of routing on a call whose route no rule
+    # decides by content (see docs/OPERATIONS.md).
+    drift_sample_interval_s: float = Field(
+        0.25, ge=0, validation_alias=_env("GATEWAY_DRIFT_SAMPLE_INTERVAL_S")
+    )
     shutdown_grace_s: float = Field(30.0, validation_alias=_env("GATEWAY_SHUTDOWN_GRACE_S"))
     log_level: str = Field("info", validation_alias=_env("GATEWAY_LOG_LEVEL"))
 

@@ -78,11 +78,11 @@ def test_length_buckets() -> None:
     assert [length_bucket(t) for t in (0, 63, 64, 5000, 10**6)] == ["<64", "<64", "<256", "<16384", ">=16384"]
 
 
-def test_content_features_counted_on_a_uniform_sample_without_judging_the_rest() -> None:
+def test_content_features_counted_at_most_once_per_interval_without_judging_the_rest() -> None:
     from gateway.classify import default_classifier
 
     clock = Clock()
-    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_every=4)
+    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_interval_s=1.0)
     classifier = default_classifier()
     records = [
         classifier.classify({"messages": [{"role": "user", "content": f"say hello {i}"}]}, lazy=True)
@@ -90,8 +90,51 @@ def test_content_features_counted_on_a_uniform_sample_without_judging_the_rest()
     ]
     for record in records:
         monitor.observe(record)
-    _, recent_tasks = monitor.windows("task")
+        clock.now += 0.3  # calls 0.3 s apart: the first of every four falls 1.2 s after the one before
+    _, recent_tasks = monitor.windows("task", estimated=False)
     _, recent_levels = monitor.windows("sensitivity_level")
     assert sum(recent_tasks.values()) == 3 and sum(recent_levels.values()) == 12
     # Only the sampled calls had their content judged for drift.
-    assert [r.assessed for r in records] == [i % 4 == 3 for i in range(12)]
+    assert [r.assessed for r in records] == [i % 4 == 0 for i in range(12)]
+    # Calls rarer than the interval are all counted.
+    clock.now += 5
+    for _ in range(3):
+        monitor.observe(make("code"))
+        clock.now += 1.5
+    _, recent_tasks = monitor.windows("task", estimated=False)
+    assert recent_tasks["code"] == 3
+
+
+def test_each_minutes_sample_is_weighted_by_its_calls() -> None:
+    clock = Clock()
+    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=5, clock=clock, content_interval_s=1.0)
+    for _ in range(100):  # a busy minute: 100 code calls, 10 ms apart, one judged
+        monitor.observe(make("code"))
+        clock.now += 0.01
+    clock.now += 60
+    for _ in range(10):  # a quiet minute: 10 chat calls, 2 s apart, all judged
+        monitor.observe(make("chat"))
+        clock.now += 2
+    _, counted = monitor.windows("task", estimated=False)
+    _, estimated = monitor.windows("task")
+    assert counted == Counter(code=1, chat=10)
+    assert estimated == Counter(code=100, chat=10)
+    report = monitor.report()["task"]
+    assert report["recent"] == {"code": 100, "chat": 10}
+    assert report["status"] == "insufficient_data"  # the baseline window counted nothing yet
+
+
+def test_a_clock_set_back_does_not_stop_the_sampling() -> None:
+    clock = Clock()
+    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_interval_s=1.0)
+    monitor.observe(make("code"))
+    clock.now -= 3600
+    clock.now += 0.5
+    monitor.observe(make("qa"))  # an hour "earlier": sampled, not skipped for an hour
+    clock.now += 0.5
+    monitor.observe(make("qa"))  # 0.5 s after that one: not sampled
+    assert (
+        sum(monitor.windows("task", estimated=False)[1].values())
+        + sum(monitor.windows("task", estimated=False)[0].values())
+        == 2
+    )

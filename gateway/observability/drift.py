@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from gateway.classify import Classification
 
 FEATURES = ("task", "domain", "complexity_tier", "sensitivity_level", "prompt_length")
+# Judged for the router on every call (counted on every call) vs judged only when a rule reads them
+# (counted on a sample of calls, see DriftMonitor).
+CONTENT_FEATURES = frozenset(("task", "domain", "complexity_tier"))
 _LENGTH_EDGES = (64, 256, 1024, 4096, 16384)
 _SMOOTHING = 1e-4
 
@@ -45,6 +48,17 @@ def psi(baseline: Counter[str], recent: Counter[str]) -> float:
 class _Bucket:
     minute: int
     counts: dict[str, Counter[str]] = field(default_factory=lambda: {f: Counter() for f in FEATURES})
+    calls: int = 0
+    sampled: int = 0  # calls whose content features were counted
+
+    def estimated(self, feature: str) -> Counter[str]:
+        """The minute's counts of a feature over all its calls: the sampled counts of a content feature
+        scaled up by calls/sampled (each minute is a stratum sampled uniformly in time)."""
+        counts = self.counts[feature]
+        if feature not in CONTENT_FEATURES or self.sampled in (0, self.calls):
+            return counts
+        scale = self.calls / self.sampled
+        return Counter({category: n * scale for category, n in counts.items()})
 
 
 class DriftMonitor:
@@ -55,13 +69,15 @@ class DriftMonitor:
         baseline_s: float = 86400,
         min_samples: int = 100,
         clock: Callable[[], float] = time.time,
-        content_every: int = 1,
+        content_interval_s: float = 0.0,
     ) -> None:
-        """content_every=N: task, domain and complexity are counted on every Nth call (a uniform sample),
-        since judging them costs more than the rest of routing when no rule needs them; the other features
-        are counted on every call. min_samples applies to what each feature counted."""
-        self._content_every = max(1, content_every)
-        self._calls = 0
+        """Task, domain and complexity are counted on at most one call per content_interval_s (every call
+        when calls are rarer; every call at 0), since judging them costs more than the rest of routing
+        when no rule needs them: under load, one call in hundreds. Each minute's sample is then weighted
+        by that minute's calls, so a busy minute counts for its calls, not for its samples. The other
+        features are counted on every call. min_samples applies to what each feature counted."""
+        self._content_interval = max(0.0, content_interval_s)
+        self._next_content = -math.inf
         self._recent_min = max(1, int(recent_s // 60))
         self._baseline_min = max(1, int(baseline_s // 60))
         self._min_samples = min_samples
@@ -69,33 +85,42 @@ class DriftMonitor:
         self._buckets: deque[_Bucket] = deque()
 
     def observe(self, classification: Classification) -> None:
-        minute = int(self._clock() // 60)
+        now = self._clock()
+        minute = int(now // 60)
         if not self._buckets or self._buckets[-1].minute != minute:
             self._buckets.append(_Bucket(minute))
             horizon = minute - self._recent_min - self._baseline_min
             while self._buckets and self._buckets[0].minute <= horizon:
                 self._buckets.popleft()
-        counts = self._buckets[-1].counts
+        bucket = self._buckets[-1]
+        counts = bucket.counts
         # Sensitivity and length are judged on every call anyway; the content features are sampled.
         counts["sensitivity_level"][classification.sensitivity.level] += 1
         counts["prompt_length"][length_bucket(classification.needs_bound().prompt_tokens)] += 1
-        self._calls += 1
-        if self._calls % self._content_every == 0:
+        bucket.calls += 1
+        if (
+            now >= self._next_content or now < self._next_content - self._content_interval
+        ):  # or clock set back
+            self._next_content = now + self._content_interval
+            bucket.sampled += 1
             counts["task"][classification.task] += 1
             counts["domain"][classification.domain] += 1
             counts["complexity_tier"][classification.complexity.tier] += 1
 
-    def windows(self, feature: str) -> tuple[Counter[str], Counter[str]]:
+    def windows(self, feature: str, *, estimated: bool = True) -> tuple[Counter[str], Counter[str]]:
+        """(baseline, recent) distributions of a feature: over all calls (estimated from the samples for a
+        content feature), or with estimated=False what was counted."""
         now = int(self._clock() // 60)
         recent_start = now - self._recent_min + 1
         baseline_start = recent_start - self._baseline_min
         baseline: Counter[str] = Counter()
         recent: Counter[str] = Counter()
         for bucket in self._buckets:
+            counts = bucket.estimated(feature) if estimated else bucket.counts[feature]
             if bucket.minute >= recent_start:
-                recent.update(bucket.counts[feature])
+                recent.update(counts)
             elif bucket.minute >= baseline_start:
-                baseline.update(bucket.counts[feature])
+                baseline.update(counts)
         return baseline, recent
 
     def report(self) -> dict[str, dict[str, object]]:
@@ -103,7 +128,10 @@ class DriftMonitor:
         out: dict[str, dict[str, object]] = {}
         for feature in FEATURES:
             baseline, recent = self.windows(feature)
-            enough = sum(baseline.values()) >= self._min_samples and sum(recent.values()) >= self._min_samples
+            counted = (
+                self.windows(feature, estimated=False) if feature in CONTENT_FEATURES else (baseline, recent)
+            )
+            enough = all(sum(window.values()) >= self._min_samples for window in counted)
             value = psi(baseline, recent) if enough else None
             status = (
                 "insufficient_data"
@@ -113,7 +141,7 @@ class DriftMonitor:
             out[feature] = {
                 "psi": value,
                 "status": status,
-                "baseline": dict(baseline),
-                "recent": dict(recent),
+                "baseline": {k: round(v, 1) for k, v in baseline.items()},
+                "recent": {k: round(v, 1) for k, v in recent.items()},
             }
         return out
