@@ -232,9 +232,15 @@ def create_app(settings: Settings | None = None) -> FastLane:
     return FastLane(api, state=api.state, ids=api.state.request_ids)
 
 
+class AppState:
+    """Every service of one gateway process, as `app.state`. A plain object: Starlette's State reads each
+    attribute through a Python __getattr__ (about 0.3 µs a read, several reads on every call)."""
+
+
 def create_api(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="LLM gateway", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state = AppState()  # type: ignore[assignment]
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.request_ids = RequestIds()

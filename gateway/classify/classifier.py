@@ -12,7 +12,7 @@ import tiktoken
 from gateway.classify.complexity import ComplexityModel, load_complexity_model
 from gateway.classify.lexicon import Lexicon, load_lexicon
 from gateway.classify.markers import ConfidentialMarker
-from gateway.classify.request_text import RequestText, read_request
+from gateway.classify.request_text import MAPPING, RequestText, read_request
 from gateway.classify.sensitivity import SensitivityDetector
 from gateway.classify.tokens import get_encoding
 from gateway.classify.topics import TopicClassifier
@@ -65,7 +65,7 @@ class Classifier:
 
         Sensitivity and the prompt's size are judged now. With lazy=True complexity, task and domain are
         judged when first read (the router reads them only when a rule asks), otherwise now as well."""
-        request = read_request(body if isinstance(body, Mapping) else {})
+        request = read_request(body if isinstance(body, MAPPING) else {})
         sensitivity = self.sensitivity.detect(request.full_text)
         prompt_tokens, exact = self._prompt_tokens(request)
         extra: dict[str, object] = {

@@ -9,6 +9,9 @@ from typing import Any
 
 import orjson
 
+# isinstance(x, Mapping) on a dict goes through the ABC machinery (about 0.3 µs); a parsed JSON body's
+# mappings are dicts, which `dict` first answers at C speed.
+MAPPING = (dict, Mapping)
 IMAGE_PART_TYPES = frozenset({"image_url", "image", "input_image"})
 TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
@@ -36,7 +39,7 @@ def _content_text(content: Any, *, found_image: list[bool]) -> str:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, Mapping):
+    if isinstance(content, MAPPING):
         content = [content]
     if not isinstance(content, list):
         return ""
@@ -45,7 +48,7 @@ def _content_text(content: Any, *, found_image: list[bool]) -> str:
         if isinstance(part, str):
             pieces.append(part)
             continue
-        if not isinstance(part, Mapping):
+        if not isinstance(part, MAPPING):
             continue
         kind = part.get("type")
         if kind in IMAGE_PART_TYPES or "image_url" in part:
@@ -83,10 +86,14 @@ def _max_tokens(body: Mapping[str, Any]) -> int | None:
 
 def _json_mode(body: Mapping[str, Any]) -> bool:
     response_format = body.get("response_format")
-    if isinstance(response_format, Mapping):
+    if response_format is not None and isinstance(response_format, MAPPING):
         return response_format.get("type") in ("json_object", "json_schema")
     text_format = body.get("text")  # the Responses API puts it under text.format
-    if isinstance(text_format, Mapping) and isinstance(text_format.get("format"), Mapping):
+    if (
+        text_format is not None
+        and isinstance(text_format, MAPPING)
+        and isinstance(text_format.get("format"), MAPPING)
+    ):
         return text_format["format"].get("type") in ("json_object", "json_schema")
     return False
 
@@ -102,11 +109,11 @@ def read_request(body: Mapping[str, Any]) -> RequestText:
     messages = body.get("messages")
     message_list = messages if isinstance(messages, list) else []
     for message in message_list:
-        if not isinstance(message, Mapping):
+        if not isinstance(message, MAPPING):
             continue
         text = _content_text(message.get("content"), found_image=found_image)
         for call in message.get("tool_calls") or ():
-            if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
+            if isinstance(call, MAPPING) and isinstance(call.get("function"), MAPPING):
                 text += "\n" + _json(call["function"].get("arguments"))
         if text:
             texts.append(text)
@@ -119,10 +126,10 @@ def read_request(body: Mapping[str, Any]) -> RequestText:
             user_texts.append(value)
         elif isinstance(value, list):
             joined = _content_text(
-                [v for v in value if isinstance(v, str | Mapping)], found_image=found_image
+                [v for v in value if isinstance(v, str | dict | Mapping)], found_image=found_image
             )
             for item in value:
-                if isinstance(item, Mapping) and "content" in item:
+                if isinstance(item, MAPPING) and "content" in item:
                     joined += "\n" + _content_text(item.get("content"), found_image=found_image)
             if joined.strip():
                 texts.append(joined)
