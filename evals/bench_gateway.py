@@ -1,7 +1,7 @@
 """Gateway overhead benchmark: the simulated upstream measured directly, then through the gateway (auth,
 validation, ledger and metrics on), in the same run. Writes a section to evals/RESULTS.md.
 
-    python -m evals.bench_gateway [--seconds 5] [--requests 1500]
+    python -m evals.bench_gateway [--seconds 4] [--rounds 3] [--requests 1500]
 """
 
 from __future__ import annotations
@@ -251,14 +251,21 @@ async def measure(
     for ep in paths:
         lat = await latencies(ep, args.requests)
         r[ep.name].update(p50=statistics.median(lat), p99=pct(lat, 0.99))
-    for ep in paths:
-        r[ep.name]["rps"], r[ep.name]["cpu"] = await throughput(
-            ep, upstream, concurrency=32, seconds=args.seconds
-        )
-    for ep in paths:
-        r[ep.name]["lean_rps"], r[ep.name]["lean_cpu"] = await lean_throughput(
-            ep, upstream, concurrency=32, seconds=args.seconds
-        )
+    # Throughput in rounds, every path once per round, so that the machine's drift over a run (it is shared)
+    # reaches all paths alike; each figure is the median over rounds, each ratio the median of the
+    # rounds' ratios.
+    for prefix, measure_once in (("", throughput), ("lean_", lean_throughput)):
+        rounds: dict[str, list[tuple[float, dict[str, float]]]] = {ep.name: [] for ep in paths}
+        for _ in range(args.rounds):
+            for ep in paths:
+                rounds[ep.name].append(await measure_once(ep, upstream, concurrency=32, seconds=args.seconds))
+        for ep in paths:
+            runs = rounds[ep.name]
+            r[ep.name][prefix + "rps"] = statistics.median(rps for rps, _ in runs)
+            r[ep.name][prefix + "cpu"] = {k: statistics.median(c[k] for _, c in runs) for k in runs[0][1]}
+            r[ep.name][prefix + "ratios"] = [
+                rps / direct_rps for (rps, _), (direct_rps, _) in zip(runs, rounds["direct"], strict=True)
+            ]
     sweep: dict[float, tuple[float, dict[str, float]]] = {}
     for work_us in args.sweep:
         hop, port = start_hop("raw", sim.url, work, "--work-us", str(work_us))
@@ -302,7 +309,8 @@ def start_hop(kind: str, upstream: str, work: Path, *extra: str) -> tuple[Servic
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per throughput measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (every path once per round)")
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
@@ -401,7 +409,7 @@ def report(
 ) -> str:
     d, g = r["direct"], r["gateway"]
     added_p50 = g["p50"] - d["p50"]
-    ratio = g["rps"] / d["rps"]
+    ratio = statistics.median(g["ratios"])
     cores = os.cpu_count() or 1
     workers = f"{args.workers} worker process{'es' if args.workers > 1 else ''}"
     lines = [
@@ -413,13 +421,18 @@ def report(
         f"| latency p50, concurrency 1 (ms) | {d['p50']:.2f} | {g['p50']:.2f} | +{added_p50:.2f} ms |",
         f"| latency p99, concurrency 1 (ms) | {d['p99']:.2f} | {g['p99']:.2f} "
         f"| +{g['p99'] - d['p99']:.2f} ms |",
-        f"| throughput, concurrency 32 (req/s) | {d['rps']:.0f} | {g['rps']:.0f} | {ratio:.0%} |",
+        f"| throughput, concurrency 32 (req/s; median of {args.rounds} rounds) | {d['rps']:.0f} "
+        f"| {g['rps']:.0f} | {ratio:.0%} |",
         f"| streaming, 16 streams (chunks/s) | {d['chunks']:.0f} | {g['chunks']:.0f} | "
         f"{g['chunks'] / d['chunks']:.0%} |",
         f"| time to first chunk, p50 (ms) | {d['ttft']:.2f} | {g['ttft']:.2f} | "
         f"+{g['ttft'] - d['ttft']:.2f} ms |",
         f"| gateway RSS after the run (MB) | | {rss_mb:.0f} | |",
         f"| gateway time to ready (s) | | {ready_s:.2f} | |",
+        "",
+        f"Throughput, gateway vs direct, in each round ({args.seconds:g} s per path per round, every path "
+        f"once per round): {', '.join(f'{x:.0%}' for x in g['ratios'])}; with the lean client below: "
+        f"{', '.join(f'{x:.0%}' for x in g['lean_ratios'])}.",
         "",
         "Reference hops, same run (`evals/passthrough.py`): Python processes that forward bytes and",
         "do nothing else (no auth, validation, routing, ledger). *aiohttp*: an aiohttp server forwarding",
@@ -443,7 +456,7 @@ def report(
         c = row["cpu"]
         middle = "–" if name == "direct" else f"{c['middle']:.0f}"
         lines.append(
-            f"| {names[name]} | {row['p50']:.2f} | {row['rps']:.0f} | {row['rps'] / d['rps']:.0%} "
+            f"| {names[name]} | {row['p50']:.2f} | {row['rps']:.0f} | {statistics.median(row['ratios']):.0%} "
             f"| {row['chunks']:.0f} | {row['chunks'] / d['chunks']:.0%} "
             f"| {c['client']:.0f} / {middle} / {c['upstream']:.0f} / {c['rest']:.0f} "
             f"| {c['cores_busy']:.2f} |"
@@ -465,7 +478,7 @@ def report(
         c = row["lean_cpu"]
         middle = "–" if name == "direct" else f"{c['middle']:.0f}"
         lines.append(
-            f"| {names[name]} | {row['lean_rps']:.0f} | {row['lean_rps'] / d['lean_rps']:.0%} "
+            f"| {names[name]} | {row['lean_rps']:.0f} | {statistics.median(row['lean_ratios']):.0%} "
             f"| {row['lean_rps'] / best_direct:.0%} "
             f"| {c['client']:.0f} / {middle} / {c['upstream']:.0f} / {c['rest']:.0f} "
             f"| {c['cores_busy']:.2f} |"
