@@ -453,13 +453,10 @@ def report(
         "gateway-auto": 'gateway, `"model": "auto"`',
     }
     for name, row in r.items():
-        c = row["cpu"]
-        middle = "–" if name == "direct" else f"{c['middle']:.0f}"
         lines.append(
             f"| {names[name]} | {row['p50']:.2f} | {row['rps']:.0f} | {statistics.median(row['ratios']):.0%} "
             f"| {row['chunks']:.0f} | {row['chunks'] / d['chunks']:.0%} "
-            f"| {c['client']:.0f} / {middle} / {c['upstream']:.0f} / {c['rest']:.0f} "
-            f"| {c['cores_busy']:.2f} |"
+            f"| {_cpu(row['cpu'], middle=name != 'direct')} | {row['cpu']['cores_busy']:.2f} |"
         )
     best_direct = max(d["rps"], d["lean_rps"])
     lines += [
@@ -475,13 +472,10 @@ def report(
         "|---|---|---|---|---|---|",
     ]
     for name, row in r.items():
-        c = row["lean_cpu"]
-        middle = "–" if name == "direct" else f"{c['middle']:.0f}"
         lines.append(
             f"| {names[name]} | {row['lean_rps']:.0f} | {statistics.median(row['lean_ratios']):.0%} "
             f"| {row['lean_rps'] / best_direct:.0%} "
-            f"| {c['client']:.0f} / {middle} / {c['upstream']:.0f} / {c['rest']:.0f} "
-            f"| {c['cores_busy']:.2f} |"
+            f"| {_cpu(row['lean_cpu'], middle=name != 'direct')} | {row['lean_cpu']['cores_busy']:.2f} |"
         )
     # What the bar asks of the middle, given what the client and upstream themselves cost per call.
     need = 0.4 * d["rps"]
@@ -543,8 +537,10 @@ def report(
     return "\n".join(lines)
 
 
-def _cpu(c: dict[str, float]) -> str:
-    return f"{c['client']:.0f} / {c['middle']:.0f} / {c['upstream']:.0f} / {c['rest']:.0f}"
+def _cpu(c: dict[str, float], *, middle: bool = True) -> str:
+    """CPU µs per call: client / middle / upstream / rest ("–" for the middle of a path without one)."""
+    between = f"{c['middle']:.0f}" if middle else "–"
+    return f"{c['client']:.0f} / {between} / {c['upstream']:.0f} / {c['rest']:.0f}"
 
 
 def _load(values: tuple[float, ...]) -> str:

@@ -84,27 +84,32 @@ class _Family(Generic[Child]):
         raise NotImplementedError
 
 
-class Counter(_Family[Value]):
+class _ValueFamily(_Family[Value]):
+    """A family of single values, exported as `exported_as` (a counter's or a gauge's metric family)."""
+
+    exported_as: type[CounterMetricFamily] | type[GaugeMetricFamily]
+
     def _new(self) -> Value:
         return Value()
 
     def collect(self) -> Metric:
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        family = self.exported_as(self.name, self.documentation, labels=self.labelnames)
         for values, child in self._children.items():
             family.add_metric(values, child.value)
         return family
 
 
-class Gauge(_Family[Value]):
+class Counter(_ValueFamily):
+    exported_as = CounterMetricFamily
+
+
+class Gauge(_ValueFamily):
     """A gauge with labels (`labels(...).set(v)`), or without: then inc/dec/set act on its one value."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str] = ()) -> None:
         super().__init__(name, documentation, labelnames)
         if not self.labelnames:
             self._only = self.labels()
-
-    def _new(self) -> Value:
-        return Value()
 
     def inc(self, amount: float = 1.0) -> None:
         self._only.value += amount
@@ -115,11 +120,7 @@ class Gauge(_Family[Value]):
     def set(self, value: float) -> None:
         self._only.value = float(value)
 
-    def collect(self) -> Metric:
-        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for values, child in self._children.items():
-            family.add_metric(values, child.value)
-        return family
+    exported_as = GaugeMetricFamily
 
 
 class Histogram(_Family[Distribution]):
