@@ -529,10 +529,11 @@ def report(
         ),
         f"Bar (issue 2): added p50 ≤ 1.5 ms → {'met' if added_p50 <= 1.5 else 'NOT met'}; "
         f"throughput ≥ 40 % of direct → {'met' if ratio >= 0.4 else 'NOT met'} (the aiohttp hop reaches "
-        f"{r['aiohttp']['rps'] / d['rps']:.0%} of direct, the raw hop {r['raw']['rps'] / d['rps']:.0%}). "
+        f"{statistics.median(r['aiohttp']['ratios']):.0%} of direct, the raw hop "
+        f"{statistics.median(r['raw']['ratios']):.0%}). "
         f'Calls routed by `"model": "auto"` (the prompt\'s task and complexity judged as well): '
-        f"{r['gateway-auto']['rps'] / d['rps']:.0%} of direct, +{r['gateway-auto']['p50'] - d['p50']:.2f} ms "
-        f"p50. Ledger rows still queued at the end: {pending}.",
+        f"{statistics.median(r['gateway-auto']['ratios']):.0%} of direct, "
+        f"+{r['gateway-auto']['p50'] - d['p50']:.2f} ms p50. Ledger rows still queued at the end: {pending}.",
     ]
     return "\n".join(lines)
 
