@@ -98,9 +98,8 @@ class DriftMonitor:
         counts["sensitivity_level"][classification.sensitivity.level] += 1
         counts["prompt_length"][length_bucket(classification.needs_bound().prompt_tokens)] += 1
         bucket.calls += 1
-        if (
-            now >= self._next_content or now < self._next_content - self._content_interval
-        ):  # or clock set back
+        last_sample = self._next_content - self._content_interval
+        if now >= self._next_content or now < last_sample:  # the interval has passed, or the clock went back
             self._next_content = now + self._content_interval
             bucket.sampled += 1
             counts["task"][classification.task] += 1
