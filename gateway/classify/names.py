@@ -520,43 +520,65 @@ def _unknown_word_cannot_score(text: str, lowered: str, start: int, end: int) ->
     return not _may_follow_soft_intro(lowered, start)
 
 
+class _LexiconTables(NamedTuple):
+    """What NameFinder derives from a lexicon (see _lexicon_tables)."""
+
+    cue_only_words: frozenset[str]
+    sentence_cue_words: frozenset[str]
+    run_kinds: dict[bytes, int]
+
+
+def _build_tables(lexicon: Lexicon) -> _LexiconTables:
+    # For _capitals_cannot_score, by lowered ASCII word (the base, without "'s"): the words the rules
+    # score only after a cue (_score_cues_only's: no first or last name, and a common word or one
+    # letter), and the common words that are also names ("Will", "Can", "The"), which a cue or a
+    # sentence-start rule can make one.
+    cue_only: set[str] = set()
+    sentence_cue: set[str] = set()
+    for word in (*string.ascii_lowercase, *lexicon.entries):
+        if not word.isascii() or (word.endswith(("'s", "’s")) and len(word) > 3):
+            continue  # no ASCII word's lowered base
+        flags = lexicon.entries.get(word, "")
+        if "f" not in flags and "l" not in flags:
+            if len(word) <= 1 or "c" in flags or "w" in flags:
+                cue_only.add(word)
+        elif "w" in flags:
+            sentence_cue.add(word)
+    # The letter runs that show a cue or a name may be there, and what (_TITLE ... _NAME bits): the cue
+    # words, a run of each first name (a lowercase one pairs with the next word: _score_pairs) and of
+    # each name longer than two letters (in all-lowercase text names are capitalised: _lowercase_names).
+    run_kinds: dict[bytes, int] = {}
+    for runs, kind in (
+        (TITLE_RUNS, _TITLE),
+        (RELATION_RUNS, _RELATION),
+        (INTRO_RUNS, _INTRO),
+        (map(_name_run, lexicon.first_names), _FIRST_NAME),
+        ((_name_run(name) for name in lexicon.names if len(name) > 2), _NAME),
+    ):
+        for run in runs:
+            if run is not None:
+                run_kinds[run] = run_kinds.get(run, 0) | kind
+    return _LexiconTables(frozenset(cue_only), frozenset(sentence_cue), run_kinds)
+
+
+# By id of the lexicon, which each entry holds (so the id stays its own). A Classifier, and so a NameFinder,
+# is built per policy version and per policy check; the tables take ~35 ms and depend on the lexicon only.
+_TABLES: dict[int, tuple[Lexicon, _LexiconTables]] = {}
+
+
+def _lexicon_tables(lexicon: Lexicon) -> _LexiconTables:
+    found = _TABLES.get(id(lexicon))
+    if found is None or found[0] is not lexicon:
+        found = _TABLES[id(lexicon)] = (lexicon, _build_tables(lexicon))
+    return found[1]
+
+
 class NameFinder:
     """Finds person names; holds the lexicon so a finder is built once and reused."""
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        # For _capitals_cannot_score, by lowered ASCII word (the base, without "'s"): the words the rules
-        # score only after a cue (_score_cues_only's: no first or last name, and a common word or one
-        # letter), and the common words that are also names ("Will", "Can", "The"), which a cue or a
-        # sentence-start rule can make one.
-        cue_only: set[str] = set()
-        sentence_cue: set[str] = set()
-        for word in (*string.ascii_lowercase, *lexicon.entries):
-            if not word.isascii() or (word.endswith(("'s", "’s")) and len(word) > 3):
-                continue  # no ASCII word's lowered base
-            flags = lexicon.entries.get(word, "")
-            if "f" not in flags and "l" not in flags:
-                if len(word) <= 1 or "c" in flags or "w" in flags:
-                    cue_only.add(word)
-            elif "w" in flags:
-                sentence_cue.add(word)
-        self._cue_only_words = frozenset(cue_only)
-        self._sentence_cue_words = frozenset(sentence_cue)
-        # The letter runs that show a cue or a name may be there, and what (_TITLE ... _NAME bits): the cue
-        # words, a run of each first name (a lowercase one pairs with the next word: _score_pairs) and of
-        # each name longer than two letters (in all-lowercase text names are capitalised: _lowercase_names).
-        run_kinds: dict[bytes, int] = {}
-        for runs, kind in (
-            (TITLE_RUNS, _TITLE),
-            (RELATION_RUNS, _RELATION),
-            (INTRO_RUNS, _INTRO),
-            (map(_name_run, lexicon.first_names), _FIRST_NAME),
-            ((_name_run(name) for name in lexicon.names if len(name) > 2), _NAME),
-        ):
-            for run in runs:
-                if run is not None:
-                    run_kinds[run] = run_kinds.get(run, 0) | kind
-        self._run_kinds = run_kinds
+        self._cue_only_words, self._sentence_cue_words, self._run_kinds = _lexicon_tables(lexicon)
 
     def _name_like(self, token: Token) -> bool:
         """Capitalised and not an ordinary word: could be a name."""
