@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Literal
 
 from gateway.auth.principal import Principal
@@ -75,28 +76,20 @@ def compile_when(when: When) -> WhenCheck | None:
 def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per condition, in order)
     checks: list[_Check] = []
     if when.sensitivity_at_least is not None:
-        least = when.sensitivity_at_least
-        # Unknown levels rank highest, so they never fall short: .get gives None (holds) for them.
-        too_low = {
-            level: f"sensitivity {level!r} < {least!r}"
-            for level, rank in LEVEL_RANK.items()
-            if rank < LEVEL_RANK[least]
-        }
-        checks.append(lambda c, p, m, k: too_low.get(c.sensitivity.level))
+        checks.append(
+            _at_least_check(
+                "sensitivity", LEVEL_RANK, when.sensitivity_at_least, attrgetter("sensitivity.level")
+            )
+        )
     if when.sensitive_categories is not None:
         categories = when.sensitive_categories
         checks.append(_shares_check("sensitive categories", categories, lambda c: c.sensitivity.categories()))
     if when.sensitive_kinds is not None:
         checks.append(_shares_check("sensitive kinds", when.sensitive_kinds, lambda c: c.sensitivity.kinds()))
     if when.complexity_at_least is not None:
-        at_least = when.complexity_at_least
-        # Unknown tiers rank highest, so they never fall short: .get gives None (holds) for them.
-        below = {
-            tier: f"complexity {tier!r} < {at_least!r}"
-            for tier, rank in TIER_RANK.items()
-            if rank < TIER_RANK[at_least]
-        }
-        checks.append(lambda c, p, m, k: below.get(c.complexity.tier))
+        checks.append(
+            _at_least_check("complexity", TIER_RANK, when.complexity_at_least, attrgetter("complexity.tier"))
+        )
     if when.complexity_at_most is not None:
         at_most = when.complexity_at_most
         most_rank = TIER_RANK[at_most]
@@ -161,6 +154,15 @@ def _compile_checks(when: When) -> list[_Check]:  # noqa: C901 (one branch per c
     if when.any_of is not None:
         checks.append(_any_of_check([compile_when(branch) for branch in when.any_of]))
     return checks
+
+
+def _at_least_check(
+    label: str, ranks: Mapping[str, int], least: str, read: Callable[[Classification], str]
+) -> _Check:
+    """Fails, with its message, for a value ranked below `least`. Unknown values rank highest, so they
+    never fall short: .get gives None (holds) for them."""
+    below = {value: f"{label} {value!r} < {least!r}" for value, rank in ranks.items() if rank < ranks[least]}
+    return lambda c, p, m, k: below.get(read(c))
 
 
 def _shares_check(
