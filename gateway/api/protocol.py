@@ -47,10 +47,77 @@ class GatewayHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fast_lane = _find_fast_lane(self.app)
+        # Keep-alive: uvicorn arms a timer after every reply and cancels it when the next request's bytes
+        # arrive (a timer handle made and dropped per call). Here one timer per connection stays armed
+        # while it may be idle; when it fires it closes the connection if it has been idle (no byte since
+        # its last reply) for the keep-alive timeout, or re-arms for the time left. Same rule, no churn.
+        self._idle_since: float | None = None  # when the last reply ended; None while a request is open
+
+    # ---- keep-alive without a timer per call
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls this when bytes arrive (and on connection loss): the connection is busy again.
+        self._idle_since = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        timer, self.timeout_keep_alive_task = self.timeout_keep_alive_task, None
+        if timer is not None:
+            timer.cancel()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, with the keep-alive timer left armed across calls.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        now = self.loop.time()
+        self._idle_since = now
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(
+                now + self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None:
+            return  # a request is open: the reply that ends it arms the timer again
+        due = idle_since + self.timeout_keep_alive
+        if self.loop.time() >= due:
+            self.timeout_keep_alive_handler()
+        else:
+            self.timeout_keep_alive_task = self.loop.call_at(due, self._keep_alive_due)
+
+    # ---- requests
+    def on_message_begin(self) -> None:
+        # The ASGI scope is built only for requests that go to the ASGI app (_asgi_scope); a fast-lane
+        # request needs four of its fields.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def _asgi_scope(self) -> None:
+        self.scope = {  # as uvicorn's on_message_begin builds it
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,  # type: ignore[typeddict-item]
+            "root_path": self.root_path,
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
 
     def on_headers_complete(self) -> None:
         lane = self.fast_lane
         if lane is None or self.expect_100_continue or self.parser.should_upgrade():
+            self._asgi_scope()
             super().on_headers_complete()
             return
         parsed_url = httptools.parse_url(self.url)
@@ -59,17 +126,22 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         if "%" in path:
             path = urllib.parse.unquote(path)
         if self.root_path or path not in ROUTES:
+            self._asgi_scope()
             super().on_headers_complete()
             return
         # From here as uvicorn's on_headers_complete, with a FastCycle for the request.
         http_version = self.parser.get_http_version()
-        scope = self.scope
-        scope["method"] = self.parser.get_method().decode("ascii")
-        if http_version != "1.1":
-            scope["http_version"] = http_version
-        scope["path"] = path
-        scope["raw_path"] = raw_path
-        scope["query_string"] = parsed_url.query or b""
+        scope: Any = {
+            "type": "http",
+            "http_version": http_version,
+            "method": self.parser.get_method().decode("ascii"),
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": parsed_url.query or b"",
+            "headers": self.headers,
+            "client": self.client,
+        }
+        self.scope = scope
         over_limit = self.limit_concurrency is not None and (
             len(self.connections) >= self.limit_concurrency or len(self.tasks) >= self.limit_concurrency
         )
