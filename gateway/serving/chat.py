@@ -9,7 +9,7 @@ from typing import Any
 from gateway.api.common import validate
 from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
-from gateway.protocol.openai import FORWARDED_CHAT_FIELDS, ChatCompletionRequest
+from gateway.protocol.openai import CHAT_REQUEST, FORWARDED_CHAT_FIELDS
 from gateway.providers.base import StreamState, Usage
 from gateway.providers.registry import Target
 from gateway.serving.admission import Admissions
@@ -85,31 +85,35 @@ class ChatService:
     async def complete(
         self, principal: Principal, body: dict[str, Any], *, request_id: str
     ) -> JsonReply | StreamReply:
-        req = validate(ChatCompletionRequest, body)
-        if req.n is not None and req.n > self._max_n:
+        req = validate(CHAT_REQUEST, body)
+        n = req.get("n")
+        if n is not None and n > self._max_n:
             raise GatewayError(400, f"'n' must be at most {self._max_n}", param="n", code="invalid_value")
-        if req.stream_options is not None and not req.stream:
+        stream_options = req.get("stream_options")
+        if stream_options is not None and not req.get("stream"):
             raise GatewayError(
                 400, "'stream_options' is only allowed with stream: true", param="stream_options"
             )
         forwarded = {k: v for k, v in body.items() if k in FORWARDED_CHAT_FIELDS}
         citations: list[Any] = []
-        if req.vector_store_ids:
+        store_ids = req.get("vector_store_ids")
+        if store_ids:
             # Retrieval comes before routing: the excerpts are classified with the prompt, so a
             # confidential document's text only ever goes to an internal target.
-            body, citations = await self._augment(principal, body, req.vector_store_ids)
+            body, citations = await self._augment(principal, body, store_ids)
             forwarded["messages"] = body["messages"]
         ctx, route = self.start_call(
             principal,
             body,
-            requested_model=req.model,
+            requested_model=req["model"],
             request_id=request_id,
             endpoint="chat",
-            stream=bool(req.stream),
+            stream=bool(req.get("stream")),
         )
-        await self.admit(ctx, route, max_output_tokens=req.max_completion_tokens or req.max_tokens)
+        max_output = req.get("max_completion_tokens") or req.get("max_tokens")
+        await self.admit(ctx, route, max_output_tokens=max_output)
         if ctx.stream:
-            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            include_usage = bool(stream_options and stream_options.get("include_usage"))
 
             def open_chat(target: Target, state: StreamState) -> AsyncIterator[Any]:
                 return target.provider.chat_stream(
