@@ -76,5 +76,11 @@ class SensitivityDetector:
         return found
 
     def detect(self, text: str) -> Sensitivity:
-        findings = summarise(self.hits(text))
+        hits = self.hits(text)
+        if not hits:
+            return NOTHING_FOUND  # most prompts: one shared record
+        findings = summarise(hits)
         return Sensitivity(level=grade(findings), findings=findings)
+
+
+NOTHING_FOUND = Sensitivity(level="none")
