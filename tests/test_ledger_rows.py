@@ -150,6 +150,40 @@ def test_every_field_arrives_as_given(pg_url: str) -> None:
     assert (got["stream"], got["client_disconnected"], got["simulated"]) == (True, True, True)
 
 
+def test_the_recorder_puts_each_value_in_its_column(pg_url: str) -> None:
+    usage = Usage(prompt_tokens=11, completion_tokens=22, cached_tokens=5, source="provider")
+    outcome = {"status": 502, "error_code": "upstream_error", "client_disconnected": True}
+    assert _record(pg_url, [("req-columns", usage, outcome)]) == 1
+    (row,) = _rows(pg_url, "req-columns")
+    got = dict(zip(LedgerEntry._fields, row, strict=True))
+    assert got["ts"] is not None and got["latency_ms"] >= 0
+    del got["ts"], got["latency_ms"]
+    assert got == {
+        "request_id": "req-columns",
+        "attempt": 0,
+        "endpoint": "chat",
+        "key_id": "key-1",
+        "team": "team-ü",
+        "requested_model": "gpt-4o\t\\ ünï",
+        "target": "gpt-4o",
+        "provider": "openai",
+        "upstream_model": "gpt-4o-2024-08-06",
+        "rule": "code→cheap",
+        "policy_version": 3,
+        "prompt_tokens": 11,
+        "completion_tokens": 22,
+        "cached_tokens": 5,
+        "usage_source": "provider",
+        "cost_usd": Price.per_million(2.5, 10).cost(11, 22, 5),
+        "ttft_ms": None,
+        "status": 502,
+        "error_code": "upstream_error",
+        "stream": True,
+        "client_disconnected": True,
+        "simulated": True,
+    }
+
+
 @pytest.mark.parametrize(
     ("reported", "kept"),
     [
