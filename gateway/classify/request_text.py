@@ -27,10 +27,7 @@ class RequestText:
     tools: bool
     json_mode: bool
     max_tokens: int | None
-
-    @property
-    def full_text(self) -> str:
-        return "\n".join(self.texts)
+    full_text: str  # the texts joined by newlines: what is scanned and counted
 
 
 def _content_text(content: Any, *, found_image: list[bool]) -> str:
@@ -136,8 +133,9 @@ def read_request(body: Mapping[str, Any]) -> RequestText:
                 user_texts.append(joined)
     tools = body.get("tools") or body.get("functions")
     tool_list = tools if isinstance(tools, list) else []
+    pieces = tuple(t for t in texts if t)
     return RequestText(
-        texts=tuple(t for t in texts if t),
+        texts=pieces,
         last_user_text=user_texts[-1] if user_texts else (texts[-1] if texts else ""),
         user_text="\n".join(user_texts),
         tool_schema_text=_json(tool_list) if tool_list else "",
@@ -146,4 +144,5 @@ def read_request(body: Mapping[str, Any]) -> RequestText:
         tools=bool(tool_list),
         json_mode=_json_mode(body),
         max_tokens=_max_tokens(body),
+        full_text="\n".join(pieces),
     )
