@@ -8,7 +8,7 @@ version and cached, so routing a call costs a classification and a `decide`, not
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from gateway.routing import Decision, Policy, decide
 from gateway.serving.health import TargetHealth
 
 ZERO = Price(Decimal(0), Decimal(0))
+_CHAINS_KEPT = 1024  # distinct chains remembered per policy version (a policy has a handful)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class PolicyRuntime:
     policy: Policy
     targets: dict[str, Target]
     classifier: Classifier
+    # A decision's chain of names -> its reachable targets: the same few chains come back call after call.
+    chains: dict[tuple[str, ...], tuple[Target, ...]] = field(default_factory=dict)
 
 
 def price_of(policy_target: Any) -> Price | GpuHourPrice:
@@ -93,6 +96,7 @@ class Router:
         self.health = health
         self._metrics = metrics
         self._runtime: PolicyRuntime | None = None
+        self._routed: dict[tuple[str, str], Any] = {}  # (rule, target) -> its routed counter
         # The tokenizer, lexicon and complexity model are the same for every policy; only the markers differ.
         self._base = default_classifier()
 
@@ -128,10 +132,22 @@ class Router:
         )
         if decision.refusal is not None:
             raise decision.refusal.to_error()
-        chain = tuple(runtime.targets[name] for name in decision.chain if name in runtime.targets)
+        names = decision.chain
+        chain = runtime.chains.get(names)
+        if chain is None:
+            targets = runtime.targets
+            chain = tuple(targets[name] for name in names if name in targets)
+            if len(runtime.chains) < _CHAINS_KEPT:
+                runtime.chains[names] = chain
         if not chain:
             raise GatewayError(
                 503, "no configured connection can serve this request's targets", code="no_reachable_target"
             )
-        self._metrics.child(self._metrics.routed, decision.rule or "", chain[0].name).inc()
+        rule = decision.rule or ""
+        routed = self._routed.get((rule, chain[0].name))
+        if routed is None:
+            routed = self._routed[rule, chain[0].name] = self._metrics.child(
+                self._metrics.routed, rule, chain[0].name
+            )
+        routed.inc()
         return Route(decision=decision, classification=classification, chain=chain)
