@@ -32,6 +32,8 @@ log = logging.getLogger("gateway.api")
 Handler = Callable[[Any, Principal, dict[str, Any], str], Awaitable[Any]]
 
 JSON_HEADER = (b"content-type", b"application/json")
+# The request headers the lane reads: the key (either way of sending it) and the body's declared length.
+LANE_HEADERS = frozenset({b"authorization", b"x-api-key", b"content-length"})
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache"),
@@ -135,7 +137,12 @@ class FastLane:
         request_id: str,
     ) -> Any:
         handler, needed_scope = route
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers}
+        # Only what the lane reads (the client's request id is read by reply_id_headers).
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in raw_headers
+            if name in LANE_HEADERS
+        }
         state = self.state
         principal: Principal = state.auth.authenticate_sync(headers)
         if not principal.is_admin and needed_scope not in principal.scopes:
