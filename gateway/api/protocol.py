@@ -7,10 +7,12 @@ this protocol hands the parsed request to `FastLane.answer` and writes each JSON
 streams are written as chunked SSE with uvicorn's flow control. Everything else (admin API, console,
 health, upgrades, `Expect: 100-continue`) goes through uvicorn's ASGI cycle unchanged.
 
-It is uvicorn's own protocol class, so keep-alive, pipelining, limits, timeouts, graceful shutdown and
-`--workers` behave exactly as there: the only override is which cycle serves a request. Select it with
-`uvicorn.Config(http=GatewayHttpProtocol)`; uvicorn is pinned (constraints.txt) because this reaches into
-its RequestResponseCycle, and tests/e2e covers every path through it.
+It is uvicorn's own protocol class, so pipelining, limits, timeouts, graceful shutdown and `--workers`
+behave exactly as there. The overrides: which cycle serves a request, the ASGI scope built only for requests
+that go to the ASGI app, and the keep-alive timeout kept by one timer per connection instead of one per call
+(same rule: a connection idle that long after its last reply is closed; tests/test_http_keepalive.py).
+Select it with `uvicorn.Config(http=GatewayHttpProtocol)`; uvicorn is pinned (constraints.txt) because this
+reaches into its RequestResponseCycle, and tests/e2e covers every path through it.
 """
 
 from __future__ import annotations
