@@ -41,16 +41,18 @@ SSE_HEADERS = [
 ]
 
 
-async def _chat(state: Any, principal: Principal, body: dict[str, Any], request_id: str) -> Any:
-    return await state.chat.complete(principal, body, request_id=request_id)
+# Each handler returns the service's coroutine itself (no coroutine of its own around it: one frame less
+# to create and to resume on every call).
+def _chat(state: Any, principal: Principal, body: dict[str, Any], request_id: str) -> Awaitable[Any]:
+    return state.chat.complete(principal, body, request_id=request_id)
 
 
-async def _messages(state: Any, principal: Principal, body: dict[str, Any], request_id: str) -> Any:
-    return await state.messages.create(principal, body, request_id=request_id)
+def _messages(state: Any, principal: Principal, body: dict[str, Any], request_id: str) -> Awaitable[Any]:
+    return state.messages.create(principal, body, request_id=request_id)
 
 
-async def _embeddings(state: Any, principal: Principal, body: dict[str, Any], request_id: str) -> Any:
-    return await state.embeddings.create(principal, body, request_id=request_id)
+def _embeddings(state: Any, principal: Principal, body: dict[str, Any], request_id: str) -> Awaitable[Any]:
+    return state.embeddings.create(principal, body, request_id=request_id)
 
 
 # path -> (handler, scope the key needs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,8 +127,8 @@ class ChatService:
                 lambda _: OpenAIEncoder(include_usage=include_usage, citations=citations),
             )
 
-        async def call(target: Target) -> dict[str, Any]:
-            return await target.provider.chat(forwarded, upstream_model=target.upstream_model)
+        def call(target: Target) -> Awaitable[dict[str, Any]]:  # the provider's coroutine, not one around it
+            return target.provider.chat(forwarded, upstream_model=target.upstream_model)
 
         response = await self.call(ctx, route, call)
         self.recorder.record(ctx, status=200, usage=usage_of(ctx, response))
