@@ -4,8 +4,7 @@ results, plus what the request asks of the model (tools, JSON, images)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -16,8 +15,9 @@ IMAGE_PART_TYPES = frozenset({"image_url", "image", "input_image"})
 TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
 
-@dataclass(frozen=True, slots=True)
-class RequestText:
+class RequestText(NamedTuple):
+    """Built on every call: a NamedTuple (immutable, and built in half the time of a frozen dataclass)."""
+
     texts: tuple[str, ...]  # every piece of text, in order (system, messages, tool calls/results)
     last_user_text: str  # the newest user turn: what is being asked now
     user_text: str  # all user turns joined (the domain is judged on it)

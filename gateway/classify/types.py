@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SensitivityLevel = Literal["none", "low", "medium", "high"]
 ComplexityTier = Literal["low", "medium", "high"]
@@ -42,8 +42,9 @@ class Complexity:
     tier: ComplexityTier
 
 
-@dataclass(frozen=True, slots=True)
-class Needs:
+class Needs(NamedTuple):
+    """Made on every call: a NamedTuple (immutable, and built in half the time of a frozen dataclass)."""
+
     prompt_tokens: int
     expected_output_tokens: int
     tools: bool = False

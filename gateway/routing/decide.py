@@ -6,6 +6,7 @@ import random
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from gateway.auth.principal import Principal
 from gateway.classify.types import Classification
@@ -38,9 +39,9 @@ class Refusal:
         return GatewayError(self.status, self.message, code=self.code, param="model")
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Where a request goes (target, then fallbacks in order), or why it is refused; with the full trace."""
+class Decision(NamedTuple):
+    """Where a request goes (target, then fallbacks in order), or why it is refused; with the full trace.
+    Made on every call: a NamedTuple (immutable, and built in half the time of a frozen dataclass)."""
 
     target: str | None
     fallbacks: tuple[str, ...]
