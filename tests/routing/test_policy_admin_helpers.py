@@ -54,6 +54,16 @@ def test_explain_is_json_serialisable_and_complete(default_policy: Policy) -> No
     ]
     assert encoded["sensitive"] is True and encoded["blocked"] is False
     assert encoded["target_stats"]["gpt-4o"]["circuit"] == "half_open"
+    # records are objects with their field names, whatever their Python type (dataclass or NamedTuple)
+    needs = classification.needs
+    assert encoded["classification"]["needs"] == {
+        "prompt_tokens": needs.prompt_tokens,
+        "expected_output_tokens": needs.expected_output_tokens,
+        "tools": needs.tools,
+        "json_mode": needs.json_mode,
+        "images": needs.images,
+        "long_context": needs.long_context,
+    }
     assert encoded["policy"] == {"name": "default", "version": None}
 
 
