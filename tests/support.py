@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +135,14 @@ def gateway_env(
 
 
 class Gateway(Service):
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, *, command: Sequence[str] = ("-m", "gateway")
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_key = env["GATEWAY_MASTER_KEY"]
-        args = [sys.executable, "-m", "gateway", "serve", "--port", str(self.port)]
+        # command: what follows the interpreter, before `serve` (evals/bench_services.py starts a variant)
+        args = [sys.executable, *command, "serve", "--port", str(self.port)]
         super().__init__(args, env=env, log_path=workdir / f"gateway-{self.port}.log", cwd=workdir)
         wait_http(self.url + "/readyz", proc=self.proc)
 
