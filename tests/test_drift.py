@@ -138,3 +138,28 @@ def test_a_clock_set_back_does_not_stop_the_sampling() -> None:
         + sum(monitor.windows("task", estimated=False)[0].values())
         == 2
     )
+
+
+def test_prompt_length_is_counted_on_the_sample_only_and_estimated_for_all_calls() -> None:
+    """The length bucket needs the prompt's token count, which the router makes only when a check needs it:
+    drift counts it on the sampled calls (as task and domain) and scales it by the minute's calls."""
+    from gateway.classify import default_classifier
+
+    clock = Clock()
+    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_interval_s=1.0)
+    classifier = default_classifier()
+    records = [
+        classifier.classify({"messages": [{"role": "user", "content": f"say hello {i}"}]}, lazy=True)
+        for i in range(12)
+    ]
+    for record in records:
+        monitor.observe(record)
+        clock.now += 0.3  # the first of every four calls is sampled
+    _, counted = monitor.windows("prompt_length", estimated=False)
+    _, estimated = monitor.windows("prompt_length")
+    assert counted == Counter({"<64": 3})
+    assert estimated == Counter({"<64": 12})
+    # The unsampled calls' prompts were never counted.
+    assert [type(r._needs) is Needs or type(r._bound) is Needs for r in records] == [
+        i % 4 == 0 for i in range(12)
+    ]

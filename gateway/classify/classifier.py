@@ -63,26 +63,32 @@ class Classifier:
     def classify(self, body: Mapping[str, Any], *, lazy: bool = False) -> Classification:
         """Classify an OpenAI (or Anthropic) chat request body; never raises on odd shapes.
 
-        Sensitivity and the prompt's size are judged now. With lazy=True complexity, task and domain are
-        judged when first read (the router reads them only when a rule asks), otherwise now as well."""
+        Sensitivity is judged now. With lazy=True complexity, task and domain are judged when first read
+        (the router reads them only when a rule asks), and the prompt's tokens are counted when first read
+        (a check that passes at `needs_ceiling()` does not read them); otherwise all now."""
         request = read_request(body if isinstance(body, MAPPING) else {})
         sensitivity = self.sensitivity.detect(request.full_text)
-        prompt_tokens, exact = self._prompt_tokens(request)
         extra: dict[str, object] = {
             "classifier_version": CLASSIFIER_VERSION,
             "max_tokens": request.max_tokens,
-            "prompt_tokens_exact": exact,
             "message_count": request.message_count,
         }
+        counted: list[tuple[int, bool]] = []  # the exact count, made on first need
 
-        def needs(expected_output_tokens: int) -> Needs:
+        def prompt_tokens() -> int:
+            if not counted:
+                counted.append(self._prompt_tokens(request))
+            return counted[0][0]
+
+        def needs(expected_output_tokens: int, prompt: int | None = None) -> Needs:
+            tokens = prompt_tokens() if prompt is None else prompt
             return Needs(
-                prompt_tokens=prompt_tokens,
+                prompt_tokens=tokens,
                 expected_output_tokens=expected_output_tokens,
                 tools=request.tools,
                 json_mode=request.json_mode,
                 images=request.images,
-                long_context=prompt_tokens > self.long_context_tokens,
+                long_context=tokens > self.long_context_tokens,
             )
 
         def assess() -> Assessment:
@@ -95,23 +101,38 @@ class Classifier:
                 is_common_word=self.lexicon.is_known,
                 task=topic.task,
             )
-            estimate = self._output_estimate(topic.task, request, prompt_tokens)
+            estimate = self._output_estimate(topic.task, request, prompt_tokens())
             return (
                 complexity,
                 topic.task,
                 topic.domain,
                 needs(request.max_tokens or estimate),
-                {"output_tokens_estimate": estimate},
+                {"prompt_tokens_exact": counted[0][1], "output_tokens_estimate": estimate},
             )
 
         if not lazy:
             complexity, task, domain, full_needs, more = assess()
             return Classification(sensitivity, complexity, task, domain, full_needs, {**extra, **more})
-        # A request that sets max_tokens has its needs settled now; otherwise they wait for the task.
+        # The prompt's tokens are counted when a check needs them: most pass at the ceiling, which bounds
+        # the count by the text's length in UTF-8 bytes (every token is at least one byte).
+        most = self._prompt_tokens_at_most(request)
+        output = request.max_tokens or OUTPUT_ESTIMATE_CEILING
+        ceiling = needs(output, most) if most is not None else None
+        # A request that sets max_tokens has its needs settled by the count; otherwise they wait for the task.
         if request.max_tokens:
-            return Classification(sensitivity, needs=needs(request.max_tokens), extra=extra, assess=assess)
+            return Classification(
+                sensitivity,
+                needs=lambda: needs(output),
+                extra=extra,
+                assess=assess,
+                needs_ceiling=ceiling,
+            )
         return Classification(
-            sensitivity, extra=extra, assess=assess, needs_bound=needs(OUTPUT_ESTIMATE_CEILING)
+            sensitivity,
+            extra=extra,
+            assess=assess,
+            needs_bound=lambda: needs(OUTPUT_ESTIMATE_CEILING),
+            needs_ceiling=ceiling,
         )
 
     def detect_sensitivity(self, text: str) -> Sensitivity:
@@ -126,6 +147,20 @@ class Classifier:
         head = text[:EXACT_TOKEN_CHARS]
         head_tokens = len(self.encoding.encode_ordinary(head))
         return round(head_tokens * len(text) / len(head)), False
+
+    @staticmethod
+    def _prompt_tokens_at_most(request: RequestText) -> int | None:
+        """At least the exact count _prompt_tokens makes, without the tokenizer: each token of the text is at
+        least one UTF-8 byte. None for a text long enough that the count is extrapolated."""
+        text, tools = request.full_text, request.tool_schema_text
+        if len(text) + len(tools) > EXACT_TOKEN_CHARS:
+            return None
+        size = 0
+        for part in (text, tools):
+            size += len(part) if part.isascii() else len(part.encode("utf-8", "surrogatepass"))
+        if request.message_count:
+            size += TOKENS_PER_MESSAGE * request.message_count + TOKENS_REPLY_PRIMING
+        return size
 
     def _prompt_tokens(self, request: RequestText) -> tuple[int, bool]:
         tokens, exact = self.count_tokens(request.full_text + request.tool_schema_text)

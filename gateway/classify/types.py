@@ -61,24 +61,37 @@ Assessment = tuple[Complexity, str, str, Needs, dict[str, object]]
 class Classification:
     """What the classifier says of one request. Immutable.
 
-    Sensitivity and the prompt's size are judged with the record, on every call: every policy reads them.
-    Complexity, task and domain (and what depends on them) may be judged on first read instead, when the
-    classifier hands over a thunk (`assess`): a call whose route no rule decides by content (a caller naming
-    its model, the common case) then never pays for that part. Readers cannot tell the difference: the first
-    read of any of those fields computes them all, once.
+    Sensitivity is judged with the record, on every call: every policy reads it. Complexity, task and domain
+    (and what depends on them) may be judged on first read instead, when the classifier hands over a thunk
+    (`assess`): a call whose route no rule decides by content (a caller naming its model, the common case)
+    then never pays for that part. The prompt's exact token count may be deferred the same way (`needs` and
+    `needs_bound` given as thunks): a call whose checks all pass at `needs_ceiling()`, a bound known without
+    counting, never runs the tokenizer. Readers cannot tell the difference: the first read of a deferred
+    field computes it, once.
     """
 
-    __slots__ = ("_sensitivity", "_complexity", "_task", "_domain", "_needs", "_extra", "_assess", "_bound")
+    __slots__ = (
+        "_sensitivity",
+        "_complexity",
+        "_task",
+        "_domain",
+        "_needs",
+        "_extra",
+        "_assess",
+        "_bound",
+        "_ceiling",
+    )
     FIELDS = ("sensitivity", "complexity", "task", "domain", "needs", "extra")
 
     _sensitivity: Sensitivity
     _complexity: Complexity | None
     _task: str | None
     _domain: str | None
-    _needs: Needs | None
+    _needs: Needs | Callable[[], Needs] | None
     _extra: dict[str, object]
     _assess: Callable[[], Assessment] | None
-    _bound: Needs | None
+    _bound: Needs | Callable[[], Needs] | None
+    _ceiling: Needs | None
 
     def __init__(
         self,
@@ -86,12 +99,15 @@ class Classification:
         complexity: Complexity | None = None,
         task: str | None = None,
         domain: str | None = None,
-        needs: Needs | None = None,
+        needs: Needs | Callable[[], Needs] | None = None,
         extra: dict[str, object] | None = None,
         *,
         assess: Callable[[], Assessment] | None = None,
-        needs_bound: Needs | None = None,
+        needs_bound: Needs | Callable[[], Needs] | None = None,
+        needs_ceiling: Needs | None = None,
     ) -> None:
+        """needs and needs_bound may be thunks, called on first read. needs_ceiling, if given, must be at
+        least the needs in every field that can make a target unfit (prompt and output tokens, each flag)."""
         pending = complexity is None or task is None or domain is None or needs is None
         if pending and assess is None:
             raise TypeError("Classification needs complexity, task, domain and needs, or an assess thunk")
@@ -104,6 +120,7 @@ class Classification:
         set_(self, "_extra", extra if extra is not None else {})
         set_(self, "_assess", assess if pending else None)
         set_(self, "_bound", needs_bound)
+        set_(self, "_ceiling", needs_ceiling)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Classification is immutable (tried to set {name!r})")
@@ -153,20 +170,36 @@ class Classification:
 
     @property
     def needs(self) -> Needs:
-        if self._needs is None:
+        needs = self._needs
+        if needs is None:
             self._fill()
-        assert self._needs is not None
-        return self._needs
+            needs = self._needs
+            assert needs is not None
+        if type(needs) is not Needs:  # a thunk: count now, once
+            needs = needs()  # type: ignore[operator]
+            object.__setattr__(self, "_needs", needs)
+        return needs  # type: ignore[return-value]
 
     def needs_bound(self) -> Needs:
         """The needs, exact in everything but possibly the expected output, which may be at its ceiling
         while the task is not judged (it is estimated from the task). For checks that hold at the ceiling
         whenever they hold at all (flags, prompt tokens, fitting a context window), without judging."""
         if self._needs is not None:
-            return self._needs
-        if self._bound is not None:
-            return self._bound
-        return self.needs
+            return self.needs
+        bound = self._bound
+        if bound is None:
+            return self.needs
+        if type(bound) is not Needs:
+            bound = bound()  # type: ignore[operator]
+            object.__setattr__(self, "_bound", bound)
+        return bound  # type: ignore[return-value]
+
+    def needs_ceiling(self) -> Needs:
+        """At least the needs in every field that can make a target unfit, known without counting the
+        prompt's tokens when the classifier gave one (else the bound). A check that holds here holds for
+        the needs; one that fails here must be asked again of needs_bound()."""
+        ceiling = self._ceiling
+        return ceiling if ceiling is not None else self.needs_bound()
 
     @property
     def extra(self) -> dict[str, object]:
@@ -186,6 +219,7 @@ class Classification:
 
     def __repr__(self) -> str:
         if not self.assessed:
-            return f"Classification(sensitivity={self._sensitivity!r}, needs={self._needs!r}, <not assessed>)"
+            needs = self._needs if type(self._needs) is Needs else "<not counted>"
+            return f"Classification(sensitivity={self._sensitivity!r}, needs={needs!r}, <not assessed>)"
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"Classification({inner})"

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from gateway.classify import Classification
 
 FEATURES = ("task", "domain", "complexity_tier", "sensitivity_level", "prompt_length")
-# Judged for the router on every call (counted on every call) vs judged only when a rule reads them
-# (counted on a sample of calls, see DriftMonitor).
-CONTENT_FEATURES = frozenset(("task", "domain", "complexity_tier"))
+# Judged for the router on every call (counted on every call) vs judged or counted only when a rule or a
+# check reads them (counted on a sample of calls, see DriftMonitor): the prompt's length is its token
+# count, which most calls never make.
+CONTENT_FEATURES = frozenset(("task", "domain", "complexity_tier", "prompt_length"))
 _LENGTH_EDGES = (64, 256, 1024, 4096, 16384)
 _SMOOTHING = 1e-4
 
@@ -71,11 +72,12 @@ class DriftMonitor:
         clock: Callable[[], float] = time.time,
         content_interval_s: float = 0.0,
     ) -> None:
-        """Task, domain and complexity are counted on at most one call per content_interval_s (every call
-        when calls are rarer; every call at 0), since judging them costs more than the rest of routing
-        when no rule needs them: under load, one call in hundreds. Each minute's sample is then weighted
-        by that minute's calls, so a busy minute counts for its calls, not for its samples. The other
-        features are counted on every call. min_samples applies to what each feature counted."""
+        """Task, domain, complexity and prompt length are counted on at most one call per
+        content_interval_s (every call when calls are rarer; every call at 0), since judging them (or
+        counting the prompt's tokens) costs more than the rest of routing when no rule or check needs them:
+        under load, one call in hundreds. Each minute's sample is then weighted by that minute's calls, so
+        a busy minute counts for its calls, not for its samples. Sensitivity is counted on every call.
+        min_samples applies to what each feature counted."""
         self._content_interval = max(0.0, content_interval_s)
         self._next_content = -math.inf
         self._recent_min = max(1, int(recent_s // 60))
@@ -94,9 +96,8 @@ class DriftMonitor:
                 self._buckets.popleft()
         bucket = self._buckets[-1]
         counts = bucket.counts
-        # Sensitivity and length are judged on every call anyway; the content features are sampled.
+        # Sensitivity is judged on every call anyway; the content features and the length are sampled.
         counts["sensitivity_level"][classification.sensitivity.level] += 1
-        counts["prompt_length"][length_bucket(classification.needs_bound().prompt_tokens)] += 1
         bucket.calls += 1
         last_sample = self._next_content - self._content_interval
         if now >= self._next_content or now < last_sample:  # the interval has passed, or the clock went back
@@ -105,6 +106,7 @@ class DriftMonitor:
             counts["task"][classification.task] += 1
             counts["domain"][classification.domain] += 1
             counts["complexity_tier"][classification.complexity.tier] += 1
+            counts["prompt_length"][length_bucket(classification.needs_bound().prompt_tokens)] += 1
 
     def windows(self, feature: str, *, estimated: bool = True) -> tuple[Counter[str], Counter[str]]:
         """(baseline, recent) distributions of a feature: over all calls (estimated from the samples for a

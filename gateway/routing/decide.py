@@ -226,15 +226,18 @@ def _usable(
         drops.append(("sensitive", name))
         steps.append(f"{name}: dropped, external and the request must stay internal")
         return False
-    # At the ceiling of the output estimate a target that fits certainly fits: only a target that may
-    # not fit needs the request's task judged (the estimate depends on it).
-    lacking = missing_capability(target.target, classification.needs_bound())
+    # A target that fits the ceiling (the prompt's tokens bounded by its bytes, the output estimate at its
+    # ceiling) certainly fits: only a target that may not fit needs the prompt's tokens counted, and then
+    # the request's task judged (the output estimate depends on it).
+    lacking = missing_capability(target.target, classification.needs_ceiling())
     if lacking is not None:
-        lacking = missing_capability(target.target, classification.needs)
+        lacking = missing_capability(target.target, classification.needs_bound())
         if lacking is not None:
-            drops.append(("incapable", f"{name} ({lacking})"))
-            steps.append(f"{name}: dropped, {lacking}")
-            return False
+            lacking = missing_capability(target.target, classification.needs)
+            if lacking is not None:
+                drops.append(("incapable", f"{name} ({lacking})"))
+                steps.append(f"{name}: dropped, {lacking}")
+                return False
     allowed = principal.allowed_models  # Principal.may_use(name) or may_use(upstream model)
     if allowed is not None and name not in allowed and target.model not in allowed:
         drops.append(("not_allowed", name))

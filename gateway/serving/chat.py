@@ -150,9 +150,11 @@ class ChatService:
         return {**body, "messages": messages}, citations
 
     async def admit(self, ctx: CallContext, route: Route, *, max_output_tokens: int | None) -> None:
-        prompt_tokens = route.classification.needs_bound().prompt_tokens
+        classification = route.classification  # its tokens are counted only if a limit needs them
         await self.admissions.admit(
-            ctx, prompt_tokens=lambda: prompt_tokens, max_output_tokens=max_output_tokens
+            ctx,
+            prompt_tokens=lambda: classification.needs_bound().prompt_tokens,
+            max_output_tokens=max_output_tokens,
         )
 
     async def call(self, ctx: CallContext, route: Route, call: Callable[[Target], Any]) -> Any:
