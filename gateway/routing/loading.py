@@ -45,6 +45,8 @@ def _message(error: Any, known_fields: list[str]) -> str:
     loc = error["loc"]
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
+        if key in known_fields:  # a field of another part of the policy ("targets" in a rule)
+            return f"unknown field {key!r} here ({key!r} belongs to another part of the policy)"
         guess = difflib.get_close_matches(key, known_fields, n=1)
         hint = f" (did you mean {guess[0]!r}?)" if guess else ""
         return f"unknown field {key!r}{hint}"

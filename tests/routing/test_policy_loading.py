@@ -220,6 +220,16 @@ def test_typo_in_field_name_suggests_the_right_one() -> None:
     assert error.line == line_of(text, "fallback: [big]")
 
 
+def test_a_field_of_another_part_is_not_suggested_as_its_own_correction() -> None:
+    text = policy_text("""\
+  - name: rest
+    targets: [local]
+""")
+    error = only_error_at(errors_of(text), "rules[0].targets")
+    assert error.message == "unknown field 'targets' here ('targets' belongs to another part of the policy)"
+    assert error.line == line_of(text, "targets: [local]")
+
+
 def test_missing_required_fields_point_at_their_parent() -> None:
     text = policy_text(CATCH_ALL).replace("    context_window: 32768\n", "")
     error = only_error_at(errors_of(text), "targets.local.context_window")
