@@ -4,7 +4,7 @@ domain, needs). Build a Classifier once (it compiles patterns and loads the lexi
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import tiktoken
@@ -78,6 +78,7 @@ class Classifier:
         def prompt_tokens() -> int:
             if not counted:
                 counted.append(self._prompt_tokens(request))
+                extra["prompt_tokens_exact"] = counted[0][1]  # the record's extra is this dict
             return counted[0][0]
 
         def needs(expected_output_tokens: int, prompt: int | None = None) -> Needs:
@@ -101,18 +102,22 @@ class Classifier:
                 is_common_word=self.lexicon.is_known,
                 task=topic.task,
             )
-            estimate = self._output_estimate(topic.task, request, prompt_tokens())
+            estimate = self._output_estimate(topic.task, request, prompt_tokens)
+            output = request.max_tokens or estimate
             return (
                 complexity,
                 topic.task,
                 topic.domain,
-                needs(request.max_tokens or estimate),
-                {"prompt_tokens_exact": counted[0][1], "output_tokens_estimate": estimate},
+                lambda: needs(output),  # counted when first read
+                {"output_tokens_estimate": estimate},
             )
 
         if not lazy:
-            complexity, task, domain, full_needs, more = assess()
-            return Classification(sensitivity, complexity, task, domain, full_needs, {**extra, **more})
+            prompt_tokens()
+            complexity, task, domain, deferred, more = assess()
+            full_needs = deferred() if callable(deferred) else deferred
+            extra.update(more)
+            return Classification(sensitivity, complexity, task, domain, full_needs, extra)
         # The prompt's tokens are counted when a check needs them: most pass at the ceiling, which bounds
         # the count by the text's length in UTF-8 bytes (every token is at least one byte).
         most = self._prompt_tokens_at_most(request)
@@ -169,12 +174,12 @@ class Classifier:
         return tokens, exact
 
     @staticmethod
-    def _output_estimate(task: str, request: RequestText, prompt_tokens: int) -> int:
+    def _output_estimate(task: str, request: RequestText, prompt_tokens: Callable[[], int]) -> int:
         if task == "translation":
             # A translation is about as long as what it translates (the last turn, ~4 chars a token).
             return max(100, min(OUTPUT_ESTIMATE_CEILING, round(len(request.last_user_text) / 4 * 1.1)))
-        if task == "summarisation":
-            return max(150, min(1000, prompt_tokens // 4))
+        if task == "summarisation":  # the only estimate that needs the prompt's tokens counted
+            return max(150, min(1000, prompt_tokens() // 4))
         return OUTPUT_TOKENS_BY_TASK.get(task, 300)
 
 

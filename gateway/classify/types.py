@@ -55,7 +55,7 @@ class Needs(NamedTuple):
 
 # What the content assessment adds to a record: complexity, task, domain, and the needs and extra fields
 # whose values depend on the task (the expected reply length when the request sets no max_tokens).
-Assessment = tuple[Complexity, str, str, Needs, dict[str, object]]
+Assessment = tuple[Complexity, str, str, Needs | Callable[[], Needs], dict[str, object]]
 
 
 class Classification:
@@ -135,7 +135,7 @@ class Classification:
         set_(self, "_task", task)
         set_(self, "_domain", domain)
         set_(self, "_needs", needs)
-        set_(self, "_extra", {**self._extra, **extra})
+        self._extra.update(extra)  # in place: a deferred count adds its exactness to the same dict
         set_(self, "_assess", None)
 
     @property
@@ -203,7 +203,9 @@ class Classification:
 
     @property
     def extra(self) -> dict[str, object]:
+        """The classifier's notes, complete: reading them judges what is pending and counts the prompt."""
         self._fill()
+        self.needs  # noqa: B018  (a deferred count adds whether it is exact)
         return self._extra
 
     def as_dict(self) -> dict[str, object]:

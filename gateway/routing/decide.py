@@ -263,8 +263,9 @@ def _order(
             return names
         prompt, output = needs.prompt_tokens, needs.expected_output_tokens
         return sorted(names, key=lambda n: plan.targets[n].cost(prompt, output))
-    # Read, as decide() always has (it judges a record that has no bound), though these orders ignore it.
-    classification.needs_bound()
+    # Read, as decide() always has (it judges a record that has neither needs nor a bound), though these
+    # orders ignore it; the ceiling, so that a record whose count is deferred is not counted for nothing.
+    classification.needs_ceiling()
     if strategy == "fastest":
         return sorted(names, key=lambda n: latency_key(target_stats.get(n))) if len(names) > 1 else names
     if strategy == "highest_capability":

@@ -44,6 +44,9 @@ CASES = [
     ("My email is jo@example.com, summarise my day.", "gpt-4o", {}),
     ("My email is jo@example.com, summarise my day.", "auto", {}),
     ("Summarise: " + "the meeting moved to Tuesday. " * 400, "gpt-4o", {}),
+    # 'hard-reasoning-and-code' orders by speed: no count needed
+    ("Write a Python function that reverses a linked list.", "auto", {}),
+    ("Prove that the square root of 2 is irrational, step by step.", "auto", {"max_tokens": 300}),
 ]
 
 
@@ -68,6 +71,21 @@ def test_a_named_model_that_fits_is_routed_without_counting(
     calls = encoding.calls
     assert lazy.needs_bound().prompt_tokens == lazy.needs.prompt_tokens
     assert encoding.calls == calls
+
+
+@pytest.mark.parametrize("model", ["auto", "cheap"])
+def test_a_rule_ranking_by_expected_cost_counts(
+    default_policy: Policy, counted: tuple[Classifier, CountingEncoding], model: str
+) -> None:
+    classifier, encoding = counted
+    body = chat("What is the capital of France?", model)  # 'everything-else' / 'cheap-alias': cheapest
+    before = encoding.calls
+    lazy = classifier.classify(body, lazy=True)
+    decision = decide(
+        default_policy, lazy, principal=make_principal(), requested_model=model, target_stats={}
+    )
+    assert decision.rule in ("everything-else", "cheap-alias")
+    assert encoding.calls == before + 1
 
 
 SMALL_WINDOW = policy_text(
