@@ -78,10 +78,11 @@ def test_length_buckets() -> None:
     assert [length_bucket(t) for t in (0, 63, 64, 5000, 10**6)] == ["<64", "<64", "<256", "<16384", ">=16384"]
 
 
-def test_content_features_counted_at_most_once_per_interval_without_judging_the_rest() -> None:
+def _twelve_lazy_calls_observed(clock: Clock) -> tuple[DriftMonitor, list[Classification]]:
+    """Twelve classified calls 0.3 s apart, observed with a 1 s sample interval: the first of every four
+    falls 1.2 s after the one before and is sampled."""
     from gateway.classify import default_classifier
 
-    clock = Clock()
     monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_interval_s=1.0)
     classifier = default_classifier()
     records = [
@@ -90,7 +91,13 @@ def test_content_features_counted_at_most_once_per_interval_without_judging_the_
     ]
     for record in records:
         monitor.observe(record)
-        clock.now += 0.3  # calls 0.3 s apart: the first of every four falls 1.2 s after the one before
+        clock.now += 0.3
+    return monitor, records
+
+
+def test_content_features_counted_at_most_once_per_interval_without_judging_the_rest() -> None:
+    clock = Clock()
+    monitor, records = _twelve_lazy_calls_observed(clock)
     _, recent_tasks = monitor.windows("task", estimated=False)
     _, recent_levels = monitor.windows("sensitivity_level")
     assert sum(recent_tasks.values()) == 3 and sum(recent_levels.values()) == 12
@@ -143,18 +150,7 @@ def test_a_clock_set_back_does_not_stop_the_sampling() -> None:
 def test_prompt_length_is_counted_on_the_sample_only_and_estimated_for_all_calls() -> None:
     """The length bucket needs the prompt's token count, which the router makes only when a check needs it:
     drift counts it on the sampled calls (as task and domain) and scales it by the minute's calls."""
-    from gateway.classify import default_classifier
-
-    clock = Clock()
-    monitor = DriftMonitor(recent_s=600, baseline_s=3600, min_samples=1, clock=clock, content_interval_s=1.0)
-    classifier = default_classifier()
-    records = [
-        classifier.classify({"messages": [{"role": "user", "content": f"say hello {i}"}]}, lazy=True)
-        for i in range(12)
-    ]
-    for record in records:
-        monitor.observe(record)
-        clock.now += 0.3  # the first of every four calls is sampled
+    monitor, records = _twelve_lazy_calls_observed(Clock())
     _, counted = monitor.windows("prompt_length", estimated=False)
     _, estimated = monitor.windows("prompt_length")
     assert counted == Counter({"<64": 3})
