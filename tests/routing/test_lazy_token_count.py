@@ -172,3 +172,17 @@ def test_an_extrapolated_count_has_no_ceiling(counted: tuple[Classifier, Countin
     before = encoding.calls
     assert lazy.needs_ceiling() == lazy.needs  # the bound is the count itself (extrapolated, not bounded)
     assert encoding.calls == before + 1
+
+
+@pytest.mark.parametrize("extra", [{}, {"max_tokens": 40}])
+def test_a_lazy_record_reads_as_the_eager_one(
+    counted: tuple[Classifier, CountingEncoding], extra: Any
+) -> None:
+    """Explanations and traces read every field: the deferred count is made then, and noted in extra."""
+    classifier, _ = counted
+    body = chat("Summarise: the meeting moved to Tuesday because the room was booked.", "auto", **extra)
+    lazy, eager = classifier.classify(body, lazy=True), classifier.classify(body)
+    assert lazy.extra == eager.extra
+    assert lazy.extra["prompt_tokens_exact"] is True
+    assert lazy.as_dict() == eager.as_dict()
+    assert lazy == eager
