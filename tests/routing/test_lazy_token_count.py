@@ -51,7 +51,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "model", "extra"), CASES)
-def test_a_named_model_that_fits_is_routed_without_counting(
+def test_a_call_whose_targets_fit_at_the_ceiling_is_routed_without_counting(
     default_policy: Policy, counted: tuple[Classifier, CountingEncoding], text: str, model: str, extra: Any
 ) -> None:
     classifier, encoding = counted
