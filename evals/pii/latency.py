@@ -27,7 +27,7 @@ PARAGRAPH = (
 # token-embedding feature included, which the support request above does not take.
 EXAM = (
     "This question refers to the following information.\n"
-    "\"The policy of the government toward the railroads in the decades after the war was shaped less by "
+    '"The policy of the government toward the railroads in the decades after the war was shaped less by '
     "any settled theory than by the pressure of farmers, shippers and towns who found themselves at the "
     "mercy of a single line. State commissions were created to fix maximum rates, to forbid discrimination "
     "between places and persons, and to publish schedules; the courts at first upheld these laws as a "
@@ -35,7 +35,7 @@ EXAM = (
     "return on the value of the property was a taking without due process. Congress, pressed from both "
     "sides, finally created a federal commission whose powers were for many years more nominal than real, "
     "since its orders could be enforced only by suit and its findings were re-examined by the courts. "
-    "Only when later statutes let it set rates did the commission become what its founders had hoped.\"\n"
+    'Only when later statutes let it set rates did the commission become what its founders had hoped."\n'
     "Which of the following best explains why the federal commission described in the passage was at first "
     "ineffective in regulating railroad rates?\n"
     "A. Its members were appointed by the railroads themselves and answered to their shareholders.\n"
