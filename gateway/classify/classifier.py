@@ -163,15 +163,11 @@ class Classifier:
         size = 0
         for part in (text, tools):
             size += len(part) if part.isascii() else len(part.encode("utf-8", "surrogatepass"))
-        if request.message_count:
-            size += TOKENS_PER_MESSAGE * request.message_count + TOKENS_REPLY_PRIMING
-        return size
+        return size + _chat_format_tokens(request)
 
     def _prompt_tokens(self, request: RequestText) -> tuple[int, bool]:
         tokens, exact = self.count_tokens(request.full_text + request.tool_schema_text)
-        if request.message_count:
-            tokens += TOKENS_PER_MESSAGE * request.message_count + TOKENS_REPLY_PRIMING
-        return tokens, exact
+        return tokens + _chat_format_tokens(request), exact
 
     @staticmethod
     def _output_estimate(task: str, request: RequestText, prompt_tokens: Callable[[], int]) -> int:
@@ -181,6 +177,13 @@ class Classifier:
         if task == "summarisation":  # the only estimate that needs the prompt's tokens counted
             return max(150, min(1000, prompt_tokens() // 4))
         return OUTPUT_TOKENS_BY_TASK.get(task, 300)
+
+
+def _chat_format_tokens(request: RequestText) -> int:
+    """What OpenAI's chat format adds to the text's tokens: a few per message and the reply's priming."""
+    if not request.message_count:
+        return 0
+    return TOKENS_PER_MESSAGE * request.message_count + TOKENS_REPLY_PRIMING
 
 
 @functools.cache

@@ -232,12 +232,12 @@ def _usable(
     lacking = missing_capability(target.target, classification.needs_ceiling())
     if lacking is not None:
         lacking = missing_capability(target.target, classification.needs_bound())
-        if lacking is not None:
-            lacking = missing_capability(target.target, classification.needs)
-            if lacking is not None:
-                drops.append(("incapable", f"{name} ({lacking})"))
-                steps.append(f"{name}: dropped, {lacking}")
-                return False
+    if lacking is not None:
+        lacking = missing_capability(target.target, classification.needs)
+    if lacking is not None:
+        drops.append(("incapable", f"{name} ({lacking})"))
+        steps.append(f"{name}: dropped, {lacking}")
+        return False
     allowed = principal.allowed_models  # Principal.may_use(name) or may_use(upstream model)
     if allowed is not None and name not in allowed and target.model not in allowed:
         drops.append(("not_allowed", name))
