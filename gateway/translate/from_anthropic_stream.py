@@ -36,6 +36,8 @@ class AnthropicToOpenAIStream:
         self._started = False
         # Anthropic content-block index -> OpenAI tool_calls index, for tool_use blocks only.
         self._tool_index: dict[int, int] = {}
+        # Tool blocks whose arguments have not been sent yet (a tool without parameters gets no JSON).
+        self._no_arguments_yet: set[int] = set()
 
     @property
     def prompt_tokens(self) -> int:
@@ -63,6 +65,8 @@ class AnthropicToOpenAIStream:
             return self._on_message_start(data)
         if kind == "message_delta":
             return self._on_message_delta(data)
+        if kind == "content_block_stop":
+            return self._on_block_stop(data)
         if kind == "message_stop":
             self.done = True
             return []
@@ -73,7 +77,7 @@ class AnthropicToOpenAIStream:
                 f"upstream error: {error.get('message') or 'unknown'}",
                 code=error.get("type") or "upstream_error",
             )
-        return []  # ping, content_block_stop and future event types carry nothing for OpenAI
+        return []  # ping and future event types carry nothing for OpenAI
 
     def usage_chunk(self) -> dict[str, Any]:
         """The final ``choices: []`` chunk sent when ``stream_options.include_usage`` is set."""
@@ -112,6 +116,7 @@ class AnthropicToOpenAIStream:
         if kind == "tool_use":
             tool_index = len(self._tool_index)
             self._tool_index[data.get("index", 0)] = tool_index
+            self._no_arguments_yet.add(tool_index)
             call = {
                 "index": tool_index,
                 "id": block.get("id"),
@@ -134,8 +139,18 @@ class AnthropicToOpenAIStream:
             tool_index = self._tool_index.get(data.get("index", 0))
             if not partial or tool_index is None:
                 return []
+            self._no_arguments_yet.discard(tool_index)
             return [self._chunk({"tool_calls": [{"index": tool_index, "function": {"arguments": partial}}]})]
         return []  # thinking, signature and citation deltas have no Chat Completions equivalent
+
+    def _on_block_stop(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """A tool without parameters streams no JSON at all (one empty ``partial_json``): OpenAI's
+        arguments are always a JSON object, so send ``{}`` as the non-streamed translation does."""
+        tool_index = self._tool_index.get(data.get("index", 0))
+        if tool_index is None or tool_index not in self._no_arguments_yet:
+            return []
+        self._no_arguments_yet.discard(tool_index)
+        return [self._chunk({"tool_calls": [{"index": tool_index, "function": {"arguments": "{}"}}]})]
 
     def _on_message_delta(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         self._take_usage(data.get("usage") or {})

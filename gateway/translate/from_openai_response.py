@@ -67,6 +67,10 @@ def stop_reason_of(choice: dict[str, Any]) -> tuple[str, str | None]:
     matched = choice.get("stop_reason")
     if finish == "stop" and isinstance(matched, str):
         return "stop_sequence", matched
+    if finish == "stop" and (choice.get("message") or {}).get("tool_calls"):
+        # A named tool_choice ends with "stop" at OpenAI (vLLM does the same), tool calls and all;
+        # an Anthropic client's agent loop looks for "tool_use".
+        return "tool_use", None
     return OPENAI_TO_ANTHROPIC_STOP.get(finish, "end_turn"), None
 
 

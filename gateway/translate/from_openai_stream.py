@@ -145,6 +145,8 @@ class OpenAIToAnthropicStream:
         matched = choice.get("stop_reason")  # vLLM: the stop string that matched
         if choice["finish_reason"] == "stop" and isinstance(matched, str):
             self.stop_reason, self.stop_sequence = "stop_sequence", matched
+        elif choice["finish_reason"] == "stop" and self._tool_blocks:
+            self.stop_reason = "tool_use"  # a named tool_choice ends with "stop" (see stop_reason_of)
         else:
             self.stop_reason = OPENAI_TO_ANTHROPIC_STOP.get(choice["finish_reason"], "end_turn")
 

@@ -57,8 +57,9 @@ def openai_to_anthropic_request(
     top_p = body.get("top_p")
     if top_p is not None:
         _require_number("top_p", top_p)
-        # top_p = 1 is a no-op, and recent Claude models refuse temperature and top_p together.
-        if top_p < 1:
+        # top_p = 1 is a no-op, and recent Claude models refuse temperature and top_p together (400
+        # "temperature and top_p cannot both be specified"), which OpenAI accepts: temperature is kept.
+        if top_p < 1 and "temperature" not in out:
             out["top_p"] = top_p
     stop = _stop_sequences(body.get("stop"))
     if stop:

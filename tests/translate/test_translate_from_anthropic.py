@@ -7,6 +7,7 @@ from typing import Any, cast
 import httpx2  # the openai SDK's own HTTP client package (a fork of httpx)
 import openai
 import orjson
+import pydantic
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -308,3 +309,59 @@ def test_openai_sdk_client_streams_through_the_translation():
         "unit": "fahrenheit",
     }
     assert final.usage is not None and final.usage.completion_tokens == 89
+
+
+def test_a_tool_without_parameters_gets_empty_object_arguments_when_streamed():
+    """Anthropic streams a parameterless tool call as its start and one empty partial_json; OpenAI's
+    arguments are always a JSON object, and the SDK's stream helpers parse them."""
+    converter = AnthropicToOpenAIStream(model="claude-sonnet-4-5", request_id="chatcmpl-test")
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 10}}}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "tool_use", "id": "toolu_01", "name": "roll_die", "input": {}},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": ""},
+            },
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 5}},
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    chunks = [chunk for name, data in events for chunk in converter.feed(name, data)]
+
+    class RollDie(pydantic.BaseModel):
+        pass
+
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState(
+        input_tools=[openai.pydantic_function_tool(RollDie, name="roll_die")]
+    )
+    for chunk in chunks:
+        state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
+    final = state.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    assert call.function.arguments == "{}"
+    assert call.function.parsed_arguments == RollDie()
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
+def test_a_streamed_tool_with_arguments_gets_no_extra_object_at_its_end():
+    _, chunks = translate_stream(anthropic_tool_stream())
+    arguments = "".join(
+        call["function"].get("arguments", "")
+        for chunk in chunks
+        for call in chunk["choices"][0]["delta"].get("tool_calls", ())
+    )
+    assert orjson.loads(arguments) == {"location": "San Francisco, CA", "unit": "fahrenheit"}

@@ -345,3 +345,23 @@ def test_anthropic_sdk_client_non_streamed():
         model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "Weather?"}]
     )
     assert message.stop_reason == "tool_use" and blocks(message)[1]["input"]["unit"] == "celsius"
+
+
+def test_a_forced_tool_call_finishing_with_stop_is_tool_use():
+    """OpenAI answers a named tool_choice with finish_reason "stop" and the tool calls; an Anthropic
+    client's agent loop looks for stop_reason "tool_use"."""
+    choice = {**OPENAI_TOOL_COMPLETION["choices"][0], "finish_reason": "stop"}
+    out = openai_to_anthropic_response({**OPENAI_TOOL_COMPLETION, "choices": [choice]}, model="gpt-4o")
+    assert out["stop_reason"] == "tool_use" and out["content"][-1]["type"] == "tool_use"
+    plain = openai_to_anthropic_response(OPENAI_COMPLETION, model="gpt-4o")
+    assert OPENAI_COMPLETION["choices"][0]["finish_reason"] == "stop" and plain["stop_reason"] == "end_turn"
+
+
+def test_a_forced_tool_call_stream_finishing_with_stop_is_tool_use():
+    chunks = openai_tool_stream()
+    finish = next(i for i, c in enumerate(chunks) if c["choices"] and c["choices"][0].get("finish_reason"))
+    chunks[finish] = openai_chunk({}, "stop")
+    _, events = run(chunks)
+    assert accumulate(events).stop_reason == "tool_use"
+    _, text_events = run(openai_text_stream())
+    assert accumulate(text_events).stop_reason == "end_turn"

@@ -41,8 +41,7 @@ def test_basic_chat_with_system_and_parameters():
         "max_tokens": 256,
         "system": [{"type": "text", "text": "You are a helpful assistant."}],
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello!"}]}],
-        "temperature": 0.3,
-        "top_p": 0.9,
+        "temperature": 0.3,  # and no top_p: recent Claude models refuse the two together
         "stop_sequences": ["\n\nHuman:"],
         "metadata": {"user_id": "user-1234"},
         "stream": True,
@@ -79,6 +78,15 @@ def test_temperature_above_anthropic_range_is_clamped():
 def test_top_p_of_one_is_not_forwarded():
     assert "top_p" not in translate({"messages": [user("x")], "temperature": 0.5, "top_p": 1})
     assert translate({"messages": [user("x")], "top_p": 0.8})["top_p"] == 0.8
+
+
+def test_temperature_and_top_p_together_keep_only_temperature():
+    """OpenAI accepts both; claude-sonnet-4-5 and later answer 400 "temperature and top_p cannot both be
+    specified for this model"."""
+    out = translate({"messages": [user("x")], "temperature": 0.7, "top_p": 0.9})
+    assert out["temperature"] == 0.7 and "top_p" not in out
+    assert translate({"messages": [user("x")], "temperature": 0, "top_p": 0.5})["temperature"] == 0.0
+    assert "top_p" not in translate({"messages": [user("x")], "temperature": 0, "top_p": 0.5})
 
 
 def test_safety_identifier_is_the_user_id_when_user_is_absent():
