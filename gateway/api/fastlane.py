@@ -97,6 +97,9 @@ class FastLane:
         route = ROUTES[path]
         request_id = self.ids.next()
         id_headers = reply_id_headers(request_id, raw_headers)
+        if path == "/v1/messages":
+            # Anthropic's name for it: the anthropic SDK reads request-id (Message._request_id, errors).
+            id_headers.append((b"request-id", id_headers[0][1]))
         if method != "POST":
             error = GatewayError(405, "method not allowed: use POST", code="method_not_allowed")
             return Answer(405, [*id_headers, (b"allow", b"POST")], orjson.dumps(error.body()))

@@ -85,3 +85,17 @@ def test_messages_errors_use_anthropic_shape(gateway: Gateway, user_key: dict[st
         )
     with pytest.raises(anthropic.NotFoundError):
         c.messages.create(model="no-such-model", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+
+
+def test_request_ids_reach_the_anthropic_sdk(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    """The anthropic SDK reads Anthropic's `request-id` header (not x-request-id) for replies and errors."""
+    c = client(gateway, user_key)
+    raw = c.messages.with_raw_response.create(
+        model="gpt-4o", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert raw.request_id is not None and raw.request_id.startswith("req_")
+    assert raw.request_id == raw.headers["x-request-id"]
+    assert raw.parse()._request_id == raw.request_id
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        c.messages.create(model="no-such-model", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    assert missing.value.request_id is not None and missing.value.request_id.startswith("req_")
