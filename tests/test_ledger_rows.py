@@ -4,11 +4,12 @@ must arrive as given, and a count no column can hold must not wrap around or blo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -19,7 +20,7 @@ from gateway.auth.principal import Principal
 from gateway.observability.metrics import Metrics
 from gateway.providers.base import Provider, Usage
 from gateway.providers.registry import Target
-from gateway.serving.calls import INT4_MAX, CallContext, CallRecorder
+from gateway.serving.calls import INT4_MAX, CallContext, CallRecorder, estimate_usage
 from gateway.storage.db import Database
 
 # format_type() of each column → the name binary COPY is told
@@ -258,3 +259,34 @@ def test_a_batch_retried_after_an_unknown_outcome_is_written_once(pg_url: str) -
     asyncio.run(run())
     for i in range(5):
         assert len(_rows(pg_url, f"req-ack-{i}")) == 1
+
+
+def test_a_usage_estimate_that_fails_still_leaves_a_usage_to_record(caplog: pytest.LogCaptureFixture) -> None:
+    """estimate_usage runs where a call is being recorded (a stream's end): it must not raise, or the
+    call would get no ledger row and keep its admission lease."""
+    target = Target(
+        name="gpt-4o",
+        provider=_NoProvider(name="openai", simulated=True),
+        upstream_model="gpt-4o-2024-08-06",
+        price=Price.per_million(2.5, 10),
+        internal=False,
+    )
+    principal = Principal(key_id="key-1", name="n", team="t", scopes=frozenset(), allowed_models=None)
+    ctx = CallContext(
+        request_id="req-broken-count",
+        endpoint="chat",
+        principal=principal,
+        requested_model="gpt-4o",
+        target=target,
+        stream=True,
+        messages=[cast(dict[str, Any], "not a message")],
+    )
+    with caplog.at_level("ERROR", logger="gateway.calls"):
+        usage = estimate_usage(ctx, None, "some answer")
+    assert usage == Usage() and usage.source == "none"
+    assert "req-broken-count" in caplog.text
+    # A text part whose text is not a string is skipped by the count, not fatal to it.
+    odd_part = [{"role": "user", "content": [{"type": "text", "text": 5}, {"type": "text", "text": "hi"}]}]
+    fine = dataclasses.replace(ctx, messages=odd_part)
+    counted = estimate_usage(fine, None, "some answer")
+    assert counted.source == "estimated" and counted.prompt_tokens > 0 and counted.completion_tokens > 0

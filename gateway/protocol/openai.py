@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, with_config
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    TypeAdapter,
+    with_config,
+)
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 # Fields that would let a request choose where or as whom the gateway connects. Never honoured.
@@ -67,8 +79,23 @@ class ToolCall(TypedDict):
 
 
 @with_config(_SHAPE)
-class ContentPart(TypedDict):
+class TextPart(TypedDict):
+    type: Literal["text"]
+    text: StrictStr
+
+
+@with_config(_SHAPE)
+class OtherPart(TypedDict):  # images, audio, files: passed through as the client sent them
     type: StrictStr
+
+
+def _part_kind(part: Any) -> str:
+    return "text" if isinstance(part, dict) and part.get("type") == "text" else "other"
+
+
+ContentPart = Annotated[
+    Annotated[TextPart, Tag("text")] | Annotated[OtherPart, Tag("other")], Discriminator(_part_kind)
+]
 
 
 @with_config(_SHAPE)
@@ -106,21 +133,21 @@ class NamedToolChoice(TypedDict):
 class ChatCompletionRequest(TypedDict):
     model: Annotated[StrictStr, Field(min_length=1, max_length=256)]
     messages: Annotated[list[Message], Field(min_length=1, max_length=10_000)]
-    frequency_penalty: NotRequired[Annotated[float, Field(ge=-2, le=2)] | None]
-    logit_bias: NotRequired[dict[str, Annotated[float, Field(ge=-100, le=100)]] | None]
+    frequency_penalty: NotRequired[Annotated[float, Strict(), Field(ge=-2, le=2)] | None]
+    logit_bias: NotRequired[dict[str, Annotated[float, Strict(), Field(ge=-100, le=100)]] | None]
     logprobs: NotRequired[StrictBool | None]
     top_logprobs: NotRequired[Annotated[StrictInt, Field(ge=0, le=20)] | None]
     max_tokens: NotRequired[Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None]
     max_completion_tokens: NotRequired[Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None]
     n: NotRequired[Annotated[StrictInt, Field(ge=1)] | None]
-    presence_penalty: NotRequired[Annotated[float, Field(ge=-2, le=2)] | None]
+    presence_penalty: NotRequired[Annotated[float, Strict(), Field(ge=-2, le=2)] | None]
     response_format: NotRequired[ResponseFormat | None]
     seed: NotRequired[StrictInt | None]
     stop: NotRequired[StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None]
     stream: NotRequired[StrictBool | None]
     stream_options: NotRequired[StreamOptions | None]
-    temperature: NotRequired[Annotated[float, Field(ge=0, le=2)] | None]
-    top_p: NotRequired[Annotated[float, Field(ge=0, le=1)] | None]
+    temperature: NotRequired[Annotated[float, Strict(), Field(ge=0, le=2)] | None]
+    top_p: NotRequired[Annotated[float, Strict(), Field(ge=0, le=1)] | None]
     tools: NotRequired[Annotated[list[Tool], Field(max_length=128)] | None]
     tool_choice: NotRequired[Literal["none", "auto", "required"] | NamedToolChoice | None]
     parallel_tool_calls: NotRequired[StrictBool | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from gateway.errors import GatewayError
 from gateway.observability.metrics import Distribution, Metrics, Value
 from gateway.providers.base import StreamState, UpstreamError, Usage
 from gateway.providers.registry import EmbeddingTarget, Target
+
+log = logging.getLogger("gateway.calls")
 
 
 @dataclass(slots=True)
@@ -63,13 +66,19 @@ def upstream_to_gateway_error(exc: UpstreamError, target: Target | EmbeddingTarg
 
 
 def estimate_usage(ctx: CallContext, state: StreamState | None, completion_text: str | None = None) -> Usage:
+    """Our count when the upstream reported none. It runs where the call is being recorded, so it never
+    raises: a count that fails leaves the row without tokens, never without a row (or its lease held)."""
     model = ctx.target.upstream_model
-    text = completion_text if completion_text is not None else "".join(state.text_parts if state else ())
-    return Usage(
-        prompt_tokens=count_prompt(ctx.messages, model),
-        completion_tokens=count_text(text, model),
-        source="estimated",
-    )
+    try:
+        text = completion_text if completion_text is not None else "".join(state.text_parts if state else ())
+        return Usage(
+            prompt_tokens=count_prompt(ctx.messages, model),
+            completion_tokens=count_text(text, model),
+            source="estimated",
+        )
+    except Exception:
+        log.exception("could not estimate the usage of %s; recorded without tokens", ctx.request_id)
+        return Usage()
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,15 @@ class ChatService:
         n = req.get("n")
         if n is not None and n > self._max_n:
             raise GatewayError(400, f"'n' must be at most {self._max_n}", param="n", code="invalid_value")
+        if "functions" in body or "function_call" in body:
+            # OpenAI's deprecated spelling of tools; dropping it would answer without the call.
+            name = "functions" if "functions" in body else "function_call"
+            raise GatewayError(
+                400,
+                f"'{name}' (deprecated by OpenAI) is not supported: use 'tools' and 'tool_choice'",
+                param=name,
+                code="unsupported_parameter",
+            )
         stream_options = req.get("stream_options")
         if stream_options is not None and not req.get("stream"):
             raise GatewayError(
