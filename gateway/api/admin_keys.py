@@ -126,6 +126,10 @@ async def update_key(key_id: str, request: Request, _: AdminPrincipal) -> Respon
     fields = body.model_dump(exclude_unset=True)
     if "limits" in fields:
         fields["limits"] = _check_limits(request, fields["limits"])
+    if isinstance(fields.get("scopes"), list):
+        # The admin scope is what makes an admin key (as at creation): granting or dropping it grants or
+        # takes away admin rights, console sessions included.
+        fields["is_admin"] = "admin" in fields["scopes"]
     record = await _repo(request).update(key_id, fields)
     if record is None:
         raise GatewayError(404, f"no active key with id '{key_id}'", code="key_not_found")

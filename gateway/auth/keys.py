@@ -206,7 +206,17 @@ class KeyRepository:
 
     async def update(self, key_id: str, fields: dict[str, Any]) -> KeyRecord | None:
         """Update admin-editable fields (already validated by the caller)."""
-        allowed = {"name", "team", "owner", "scopes", "allowed_models", "limits", "metadata", "expires_at"}
+        allowed = {
+            "name",
+            "team",
+            "owner",
+            "scopes",
+            "is_admin",
+            "allowed_models",
+            "limits",
+            "metadata",
+            "expires_at",
+        }
         sets, values = [], []
         for name, value in fields.items():
             if name not in allowed:

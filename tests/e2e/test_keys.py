@@ -108,6 +108,33 @@ def test_admin_key_created_through_api_can_administer(gateway: Gateway) -> None:
     assert r.status_code == 200
 
 
+def test_the_admin_scope_grants_and_takes_away_admin_rights(gateway: Gateway) -> None:
+    """An admin key is one with the admin scope (as at creation): a PATCH that drops the scope demotes the
+    key at once, console session included; one that adds it promotes the key."""
+    created = gateway.create_key(name="demote-me", scopes=["chat", "admin"])
+    assert created["is_admin"] is True
+    own = {"Authorization": f"Bearer {created['key']}"}
+    session = httpx.post(
+        gateway.url + "/ui/api/session", headers={"Origin": gateway.url}, json={"key": created["key"]}
+    )
+    assert session.status_code == 201
+    cookies = session.cookies
+    assert httpx.get(gateway.url + "/ui/api/session", cookies=cookies).status_code == 200
+    assert httpx.get(gateway.url + "/admin/keys", headers=own).status_code == 200
+    with gateway.admin() as admin:
+        r = admin.patch(f"/admin/keys/{created['id']}", json={"scopes": ["chat"]})
+        assert r.status_code == 200 and r.json()["scopes"] == ["chat"] and r.json()["is_admin"] is False
+    assert httpx.get(gateway.url + "/admin/keys", headers=own).status_code == 403
+    assert httpx.post(gateway.url + "/admin/keys", headers=own, json={"name": "minted"}).status_code == 403
+    assert httpx.get(gateway.url + "/v1/files", headers=own).status_code == 403  # 'files' is not its scope
+    assert httpx.get(gateway.url + "/ui/api/session", cookies=cookies).status_code == 401
+    assert call(gateway.url, created["key"]) == 200  # still a working caller key
+    with gateway.admin() as admin:
+        r = admin.patch(f"/admin/keys/{created['id']}", json={"scopes": ["chat", "admin"]})
+        assert r.status_code == 200 and r.json()["is_admin"] is True
+    assert httpx.get(gateway.url + "/admin/keys", headers=own).status_code == 200
+
+
 def test_cli_keys_create_list_revoke(gateway: Gateway, pg_url: str, workdir: Path) -> None:
     import json
     import os
