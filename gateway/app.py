@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -40,7 +41,7 @@ from gateway.errors import GatewayError
 from gateway.limits import LimitSpec, build_limiter
 from gateway.observability.drift import DriftMonitor
 from gateway.observability.metrics import Metrics
-from gateway.observability.middleware import RequestIdMiddleware, RequestIds
+from gateway.observability.middleware import RequestIdMiddleware, RequestIds, UnhandledErrorMiddleware
 from gateway.providers.registry import SIM_KEYS, build_connections, build_embedding_targets, plan_upstreams
 from gateway.routing.store import PolicyStore
 from gateway.serving.admission import Admissions
@@ -257,6 +258,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(ui_routes.router)
     _install_error_handlers(app)
+    app.add_middleware(UnhandledErrorMiddleware)  # inside the next one (the last added is outermost)
     app.add_middleware(RequestIdMiddleware, ids=app.state.request_ids)
     return app
 
@@ -294,6 +296,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             request,
             GatewayError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None),
         )
+
+    @app.exception_handler(psycopg.DataError)
+    async def unstorable_value(request: Request, exc: psycopg.DataError) -> Response:
+        # A value PostgreSQL cannot hold, such as a NUL character in an id or a name: the caller's input.
+        nul = "NUL" in str(exc) or "\\u0000" in str(exc)  # text, or JSON (jsonb) text
+        message = "a text value contains a NUL (0x00) character" if nul else "a value cannot be stored"
+        return _error_reply(request, GatewayError(400, message, code="invalid_value"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -7,11 +7,17 @@ so a ledger row can never collide with another; a caller's well-formed `x-client
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import secrets
 from collections.abc import Iterable
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.errors import GatewayError
+
+log = logging.getLogger("gateway.api")
 
 _VALID_CLIENT_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
 
@@ -59,3 +65,38 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class UnhandledErrorMiddleware:
+    """A FastAPI route that raises what no handler knows gets a 500 in the error shape from here, inside
+    RequestIdMiddleware: so the reply carries its request id, and the connection stays usable (Starlette's
+    own last-resort handler answers and then re-raises, and the server then drops the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise  # the reply is under way: nothing sound can be said now
+            log.exception("unhandled error on %s", scope.get("path"))
+            error = GatewayError(500, "internal error", code="internal_error")
+            body = orjson.dumps(
+                error.anthropic_body() if scope.get("path", "").startswith("/v1/messages") else error.body()
+            )
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": body})

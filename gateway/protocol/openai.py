@@ -155,7 +155,9 @@ class ChatCompletionRequest(TypedDict):
     metadata: NotRequired[dict[str, StrictStr] | None]
     reasoning_effort: NotRequired[Literal["minimal", "low", "medium", "high"] | None]
     # Gateway extension (sent by SDK users through extra_body): answer from these vector stores.
-    vector_store_ids: NotRequired[Annotated[list[StrictStr], Field(max_length=16)] | None]
+    vector_store_ids: NotRequired[
+        Annotated[list[Annotated[StrictStr, Field(pattern=r"^[\w-]{1,128}$")]], Field(max_length=16)] | None
+    ]
 
 
 CHAT_REQUEST: TypeAdapter[ChatCompletionRequest] = TypeAdapter(ChatCompletionRequest)

@@ -273,3 +273,36 @@ def test_raw_crlf_header_injection_is_rejected_and_server_keeps_serving(gateway:
 def test_unknown_route_and_method_use_error_shape(gateway: Gateway) -> None:
     assert_error(httpx.get(gateway.url + "/v1/nope"), 404)
     assert_error(httpx.get(gateway.url + CHAT), 405)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/files/file%00x", None),
+        ("GET", "/v1/files?after=%00", None),
+        ("GET", "/v1/vector_stores/vs_%00", None),
+        ("POST", "/v1/vector_stores", {"name": "a\u0000b"}),
+        ("POST", "/v1/vector_stores", {"name": "ok", "metadata": {"k": "\u0000"}}),
+    ],
+)
+def test_a_nul_character_is_a_clear_400_and_the_connection_stays_usable(
+    gateway: Gateway, user_key: dict[str, Any], method: str, path: str, body: Any
+) -> None:
+    """PostgreSQL text cannot hold NUL: that is the caller's input, not an internal error."""
+    headers = {"Authorization": f"Bearer {user_key['key']}"}
+    with httpx.Client(base_url=gateway.url, headers=headers, timeout=30) as client:
+        r = client.request(method, path, json=body)
+        assert_error(r, 400, code="invalid_value")
+        assert "NUL" in r.json()["error"]["message"]
+        assert client.get("/v1/files").status_code == 200  # same keep-alive connection
+        assert client.get("/v1/vector_stores").status_code == 200
+
+
+def test_a_vector_store_id_with_a_nul_character_is_refused_before_retrieval(
+    gateway: Gateway, user_key: dict[str, Any], clean_sim: Simulator
+) -> None:
+    r = post(
+        gateway, user_key, {"model": "gpt-4o", "messages": OK_MESSAGES, "vector_store_ids": ["vs_\u0000"]}
+    )
+    assert_error(r, 400, param="vector_store_ids.0")
+    assert clean_sim.requests() == []
