@@ -170,13 +170,18 @@ class ChatService:
         """Run the chain for a non-streamed call; on failure the call is settled before the error leaves."""
         try:
             return await self.attempts.run(ctx, route.chain, call)
-        except GatewayError:
-            await self.recorder.settle(ctx)
+        except BaseException as exc:
+            await self._settle_failed(ctx, exc)
             raise
-        except BaseException:
-            # Cancelled (the client left) or a bug: the attempt is still recorded and the call settled.
+
+    async def _settle_failed(self, ctx: CallContext, exc: BaseException) -> None:
+        """A call that failed before its reply: settled, and its attempt recorded as what the client got."""
+        if isinstance(exc, GatewayError):
+            await self.recorder.settle(ctx)  # attempts that failed upstream were recorded by Attempts
+        elif isinstance(exc, Exception):  # a bug: the client gets a 500, and so does the ledger
+            await self.recorder.finish(ctx, status=500, usage=None, error_code="internal_error")
+        else:  # cancelled: the client left
             await self.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
-            raise
 
     async def stream(
         self,
@@ -188,11 +193,8 @@ class ChatService:
         """Open the stream on the chain (fallbacks apply until the first item), then relay it."""
         try:
             upstream, first, state = await self.attempts.open_stream(ctx, route.chain, open_upstream)
-        except GatewayError:
-            await self.recorder.settle(ctx)
-            raise
-        except BaseException:
-            await self.recorder.finish(ctx, status=499, usage=None, client_disconnected=True)
+        except BaseException as exc:
+            await self._settle_failed(ctx, exc)
             raise
         body = relay(
             ctx=ctx,

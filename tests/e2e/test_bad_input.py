@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.support import Gateway, Simulator
@@ -306,3 +307,57 @@ def test_a_vector_store_id_with_a_nul_character_is_refused_before_retrieval(
     )
     assert_error(r, 400, param="vector_store_ids.0")
     assert clean_sim.requests() == []
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            CHAT,
+            b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],'
+            b'"tools":[{"type":"function","function":{"name":"f","parameters":' + _nested(300) + b"}}]}",
+        ),
+        (
+            CHAT,
+            b'{"model":"gpt-4o","messages":[{"role":"user","content":"x","extra":' + _nested(1000) + b"}]}",
+        ),
+        (
+            "/v1/messages",
+            b'{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"x"}],'
+            b'"tools":[{"name":"f","input_schema":' + _nested(300) + b"}]}",
+        ),
+    ],
+    ids=["chat tool schema 300 deep", "chat message 1000 deep", "messages tool schema 300 deep"],
+)
+def test_json_nested_deeper_than_the_gateway_can_forward_is_a_400(
+    gateway: Gateway, user_key: dict[str, Any], clean_sim: Simulator, pg_url: str, path: str, body: bytes
+) -> None:
+    """orjson reads 1,024 levels but writes 254; a request is written again to go upstream."""
+    h = {"Authorization": f"Bearer {user_key['key']}", "content-type": "application/json"}
+    r = httpx.post(gateway.url + path, content=body, headers=h, timeout=30)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert "nested more than 254 levels" in error["message"]
+    assert clean_sim.requests() == []
+    ok = post(gateway, user_key, {"model": "gpt-4o", "messages": OK_MESSAGES})
+    assert ok.status_code == 200
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT count(*) FROM ledger WHERE request_id = %s", (r.headers["x-request-id"],)
+        ).fetchone()
+    assert rows == (0,), "a refused request writes no ledger row"
+
+
+def test_json_nested_254_deep_is_still_served(gateway: Gateway, user_key: dict[str, Any]) -> None:
+    parameters = _nested(250)  # body -> tools -> tool -> function -> parameters: 254 levels in all
+    body = (
+        b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],'
+        b'"tools":[{"type":"function","function":{"name":"f","parameters":' + parameters + b"}}]}"
+    )
+    h = {"Authorization": f"Bearer {user_key['key']}", "content-type": "application/json"}
+    r = httpx.post(gateway.url + CHAT, content=body, headers=h, timeout=30)
+    assert r.status_code == 200, r.text
