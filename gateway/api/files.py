@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Receive
 
 from gateway.auth.deps import require_scope
 from gateway.auth.principal import Principal
@@ -62,6 +63,21 @@ def query_order(request: Request) -> Literal["asc", "desc"]:
     return "asc" if order == "asc" else "desc"
 
 
+def _capped_receive(receive: Receive, max_bytes: int, limit: int) -> Receive:
+    received = 0
+
+    async def capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise upload_too_large(limit)
+        return message
+
+    return capped
+
+
 @router.post("/v1/files")
 async def create_file(request: Request, principal: FilesPrincipal) -> Response:
     rag = rag_service(request)
@@ -70,7 +86,10 @@ async def create_file(request: Request, principal: FilesPrincipal) -> Response:
     if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise upload_too_large(limit)  # refused before a byte of the body is read
     try:
-        form = await request.form(max_files=1, max_fields=16)
+        # Without a declared length (chunked), the body is cut off as it passes the limit, before the
+        # multipart parser has spooled more of it to disk.
+        capped = Request(request.scope, _capped_receive(request.receive, limit + _MULTIPART_OVERHEAD, limit))
+        form = await capped.form(max_files=1, max_fields=16)
     except StarletteHTTPException as exc:
         raise GatewayError(400, f"invalid multipart body: {exc.detail}", code="invalid_request") from None
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+import socket
 import uuid
 
 import httpx
@@ -149,6 +151,49 @@ def test_oversized_upload_is_refused_from_its_content_length(server: RunningServ
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
+
+
+def test_oversized_chunked_upload_is_cut_off_as_it_passes_the_limit(server: RunningServer) -> None:
+    """Without a Content-Length the body is counted as it arrives: the 413 comes once the limit is passed,
+    not after the whole body has been spooled to disk."""
+    url = httpx.URL(server.base_url)
+    boundary = "BOUNDARY"
+    head = (
+        f"POST {url.raw_path.decode()}/files HTTP/1.1\r\nHost: {url.host}\r\n"
+        f"Authorization: Bearer {KEY_A}\r\nTransfer-Encoding: chunked\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n"
+    ).encode()
+    preamble = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
+    piece = b"hello world\n" * 5461  # ~64 KiB
+    attempted = 20 * UPLOAD_LIMIT
+    sent = 0
+    reply = b""
+    with socket.create_connection((url.host, url.port), timeout=30) as sock:
+        sock.sendall(head + b"%x\r\n%b\r\n" % (len(preamble), preamble))
+        sock.setblocking(False)
+        while sent < attempted and not reply:
+            try:
+                sock.sendall(b"%x\r\n%b\r\n" % (len(piece), piece))
+                sent += len(piece)
+            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                pass  # the server is not reading (any more): look for its answer
+            try:
+                reply = sock.recv(65536)
+            except BlockingIOError:
+                select.select([sock], [], [], 0.01)
+        sock.setblocking(True)
+        while b"\r\n\r\n" in reply and b"file_too_large" not in reply:
+            more = sock.recv(65536)
+            if not more:
+                break
+            reply += more
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b"file_too_large" in reply
+    assert sent < attempted / 2, f"{sent} bytes were taken before the 413"
 
 
 def test_generic_content_type_is_corrected_from_the_content(server: RunningServer) -> None:
