@@ -95,6 +95,31 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         else:
             self.timeout_keep_alive_task = self.loop.call_at(due, self._keep_alive_due)
 
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses (bad framing, bad header syntax): uvicorn's reply, in the API's
+        error shape and with a request id; the connection is closed, as its stream cannot be trusted."""
+        if self.fast_lane is None:
+            super().send_400_response(msg)
+            return
+        error = GatewayError(
+            400, "malformed HTTP request (its framing or header syntax)", code="invalid_http"
+        )
+        body = orjson.dumps(error.body())
+        content = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            content.extend((name, b": ", value, b"\r\n"))
+        content.extend(
+            (
+                b"content-type: application/json\r\n",
+                b"x-request-id: %s\r\n" % self.fast_lane.ids.next().encode(),
+                b"content-length: %d\r\n" % len(body),
+                b"connection: close\r\n\r\n",
+                body,
+            )
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
+
     # ---- requests
     def on_message_begin(self) -> None:
         # The ASGI scope is built only for requests that go to the ASGI app (_asgi_scope); a fast-lane

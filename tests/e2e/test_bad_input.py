@@ -7,6 +7,7 @@ import socket
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 import pytest
 
@@ -268,6 +269,36 @@ def test_raw_crlf_header_injection_is_rejected_and_server_keeps_serving(gateway:
         reply = s.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400") or reply == b""
     assert b"Injected" not in reply
+    assert httpx.get(gateway.url + "/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Length: 5\r\nContent-Length: 6\r\n",
+        b"Content-Length: -1\r\n",
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n",
+        b"Bad Header : x\r\n",
+    ],
+    ids=["two lengths", "negative length", "length and chunked", "bad chunk size", "space before colon"],
+)
+def test_a_request_the_http_parser_refuses_gets_the_error_shape(gateway: Gateway, head: bytes) -> None:
+    raw = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + head + b"\r\nhello"
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(raw)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    status_and_headers, _, body = reply.partition(b"\r\n\r\n")
+    lines = status_and_headers.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 400 Bad Request", reply
+    headers = dict(line.lower().split(b": ", 1) for line in lines[1:])
+    assert headers[b"content-type"] == b"application/json"
+    assert headers[b"x-request-id"].startswith(b"req_")
+    assert headers[b"connection"] == b"close"
+    error = orjson.loads(body)["error"]
+    assert error["code"] == "invalid_http" and set(error) == {"message", "type", "code", "param"}
     assert httpx.get(gateway.url + "/healthz").status_code == 200
 
 
