@@ -150,7 +150,10 @@ def message_events(call: MessagesCall, completion: Completion, *, message_id: st
         ),
         _event(b"ping", {"type": "ping"}),
     ]
-    if completion.tool_name is not None:
+    if completion.tool_name is not None and completion.text == "{}":
+        # A tool without parameters: Anthropic streams no JSON at all, one empty partial_json.
+        deltas = [{"type": "input_json_delta", "partial_json": ""}]
+    elif completion.tool_name is not None:
         deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in completion.pieces]
     else:
         deltas = [{"type": "text_delta", "text": piece} for piece in completion.pieces]

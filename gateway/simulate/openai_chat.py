@@ -143,7 +143,7 @@ def chat_completion_body(
             "index": index,
             "message": message,
             "logprobs": None,
-            "finish_reason": _FINISH[completion.finish],
+            "finish_reason": _finish_reason(call, completion),
         }
         if provider == "vllm":
             choice["stop_reason"] = completion.stop_sequence
@@ -197,12 +197,19 @@ def chat_completion_events(
             else:
                 events.append(chunk(index, {"content": piece}))
     for index, completion in enumerate(completions):
-        events.append(chunk(index, {}, _FINISH[completion.finish]))
+        events.append(chunk(index, {}, _finish_reason(call, completion)))
     if call.include_usage:
         usage = usage_block(call.prompt_tokens, completions, provider)
         events.append(b"data: " + orjson.dumps({**head, "choices": [], "usage": usage}) + b"\n\n")
     events.append(b"data: [DONE]\n\n")
     return events
+
+
+def _finish_reason(call: ChatCall, completion: Completion) -> str:
+    if completion.finish == "tool" and call.reply.forced_tool is not None:
+        # A tool named in tool_choice ends with "stop" at OpenAI, tool calls and all (vLLM does the same).
+        return "stop"
+    return _FINISH[completion.finish]
 
 
 def _tool_call(completion: Completion, *, with_arguments: bool) -> dict:

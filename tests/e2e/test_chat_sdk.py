@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import openai
+import pydantic
 import pytest
 
 from tests.support import Gateway, Simulator
@@ -91,21 +92,25 @@ def test_tool_calls_round_trip(gateway: Gateway, user_key: dict[str, Any], model
         }
     ]
     c = client(gateway, user_key)
-    completion = c.chat.completions.create(
+    raw = c.chat.completions.with_raw_response.create(
         model=model,
-        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+        messages=[{"role": "user", "content": "What is the weather in London?"}],
         tools=tools,
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
     )
+    assert raw.headers["x-gateway-target"] == model  # served by the target asked for
+    completion = raw.parse()
     choice = completion.choices[0]
-    assert choice.finish_reason == "tool_calls"
+    # OpenAI ends a call to the tool named in tool_choice with "stop" (passed through as OpenAI sent it);
+    # Claude's "tool_use" becomes "tool_calls".
+    assert choice.finish_reason == ("stop" if model == "gpt-4o" else "tool_calls")
     call = choice.message.tool_calls[0]
     assert call.function.name == "get_weather"
     assert "city" in json.loads(call.function.arguments)
     # Streamed tool calls assemble to valid JSON arguments too.
     stream = c.chat.completions.create(
         model=model,
-        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+        messages=[{"role": "user", "content": "What is the weather in London?"}],
         tools=tools,
         tool_choice="required",
         stream=True,
@@ -182,3 +187,24 @@ def test_x_api_key_header_is_accepted_like_bearer(gateway: Gateway, user_key: di
         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert r.status_code == 200, r.text
+
+
+def test_a_tool_without_parameters_streams_from_claude_as_an_empty_object(
+    gateway: Gateway, user_key: dict[str, Any]
+) -> None:
+    """Claude streams no JSON for an empty input; OpenAI clients get "{}", which the SDK parses."""
+
+    class RollDie(pydantic.BaseModel):
+        pass
+
+    with client(gateway, user_key).chat.completions.stream(
+        model="claude-sonnet-4-5",
+        messages=[{"role": "user", "content": "Roll the die."}],
+        tools=[openai.pydantic_function_tool(RollDie, name="roll_die")],
+        tool_choice={"type": "function", "function": {"name": "roll_die"}},
+    ) as stream:
+        assert stream.response.headers["x-gateway-target"] == "claude-sonnet-4-5"
+        final = stream.get_final_completion()
+    call = final.choices[0].message.tool_calls[0]
+    assert call.function.arguments == "{}"
+    assert call.function.parsed_arguments == RollDie()

@@ -161,6 +161,25 @@ async def test_streamed_tool_use_sends_input_json_deltas(sim: SimServer, http: a
     assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
 
 
+async def test_a_streamed_tool_without_parameters_sends_one_empty_json_delta(
+    sim: SimServer, http: aiohttp.ClientSession
+) -> None:
+    """As Anthropic streams it: no JSON at all for an empty input, one partial_json of ""."""
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 200,
+        "stream": True,
+        "messages": [{"role": "user", "content": "roll the die with a tool"}],
+        "tools": [{"name": "roll_die", "input_schema": {"type": "object", "properties": {}}}],
+        "tool_choice": {"type": "tool", "name": "roll_die"},
+    }
+    async with http.post(sim.url + "/anthropic/v1/messages", json=body, headers=HEADERS) as response:
+        events = parse_sse(await response.text())
+    deltas = [data["delta"] for name, data in events if name == "content_block_delta"]
+    assert deltas == [{"type": "input_json_delta", "partial_json": ""}]
+    assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
+
+
 async def test_sdk_stream_of_tool_use_parses_the_input(anthropic_client: AsyncAnthropic) -> None:
     async with anthropic_client.messages.stream(
         model="claude-sonnet-4-5",

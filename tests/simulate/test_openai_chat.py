@@ -267,6 +267,17 @@ async def test_tool_choice_forces_the_named_tool(openai_client: AsyncOpenAI) -> 
     )
     calls = reply.choices[0].message.tool_calls
     assert calls is not None and calls[0].function.name == "get_time"  # type: ignore[union-attr]
+    # OpenAI ends a call to the tool named in tool_choice with "stop", not "tool_calls", streamed too.
+    assert reply.choices[0].finish_reason == "stop"
+    stream = await openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=USER,
+        tools=[WEATHER_TOOL, TIME_TOOL],
+        tool_choice={"type": "function", "function": {"name": "get_time"}},
+        stream=True,
+    )
+    finishes = [c.choices[0].finish_reason async for c in stream if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"]
 
 
 async def test_tool_choice_required_calls_a_tool_and_none_never_does(openai_client: AsyncOpenAI) -> None:
