@@ -69,6 +69,37 @@ def evaluate(records: list[dict], detector: SensitivityDetector) -> dict:
     }
 
 
+# Well-known cities and regions; the probe keeps those the name gazetteer also lists as first names.
+PLACES = (
+    "Paris Austin Florence Sydney Victoria Chelsea Adelaide Charlotte Madison Orlando Denver Dallas Regina "
+    "Santiago Lincoln Tyler Georgia Jordan Phoenix Houston London Berlin Vienna Geneva Lima Sofia Alexandria "
+    "Savannah Aurora Valencia Carolina Virginia Jackson Raleigh Tucson Eugene Laredo Marion Augusta Helena "
+    "Salem Camden Darwin Hamilton Wellington Kingston Brooklyn Dakota Montana Cheyenne Sierra Kent Troy"
+).split()
+PLACE_TEMPLATES = (
+    "What is the weather in {place} this weekend?",
+    "Find me a quiet hotel near {place} for two nights.",
+    "Which museums in {place} are open on Mondays?",
+    "Good restaurants around {place} that stay open late?",
+)
+# The same names as people after words that do not mark a place: these must stay flagged.
+PERSON_TEMPLATES = (
+    "Please send the signed contract to {place} before Friday.",
+    "I had lunch with {place} yesterday and she seemed worried.",
+)
+
+
+def place_probe(detector: SensitivityDetector) -> dict:
+    """Over-flagging of place names that double as first names, and the same names as people."""
+    places = [p for p in PLACES if detector.names.lexicon.is_first_name(p)]
+
+    def share(templates: tuple[str, ...]) -> tuple[float, int]:
+        texts = [t.format(place=p) for t in templates for p in places]
+        return sum(detector.detect(t).is_sensitive for t in texts) / len(texts), len(texts)
+
+    return {"places": len(places), "as_places": share(PLACE_TEMPLATES), "as_people": share(PERSON_TEMPLATES)}
+
+
 def render(result: dict, *, source: str) -> str:
     lines = [
         "## Sensitivity (PII) detection",
@@ -83,6 +114,18 @@ def render(result: dict, *, source: str) -> str:
         f"| prompt-level recall, prompts with a direct identifier (n={result['with_id']}) "
         f"| {result['recall']:.3f} |",
         f"| share flagged, prompts without one (n={result['without_id']}) | {result['flag_rate']:.3f} |",
+        "",
+        f"Probe (built here, not from the data set): {result['probe']['places']} city and region names that "
+        "the name gazetteer also lists as first names (Paris, Austin, Charlotte, ...), in sentences where "
+        'they are places ("the weather in Paris", "a hotel near Austin") and in sentences where they are '
+        'people ("send the contract to Charlotte", "lunch with Madison").',
+        "",
+        "| probe | share flagged |",
+        "|---|---|",
+        f"| as places (n={result['probe']['as_places'][1]}; lower is better) "
+        f"| {result['probe']['as_places'][0]:.3f} |",
+        f"| as people (n={result['probe']['as_people'][1]}; higher is better) "
+        f"| {result['probe']['as_people'][0]:.3f} |",
         "",
         "Recall per entity type (the finding's kind must match the type, not just any flag):",
         "",
@@ -107,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no data at {args.data}: the shared data folder is missing", file=sys.stderr)
         return 2
     records = json.loads(args.data.read_text(encoding="utf-8"))
-    result = evaluate(records, SensitivityDetector())
+    detector = SensitivityDetector()
+    result = evaluate(records, detector)
+    result["probe"] = place_probe(detector)
     source = args.data.name
     text = render(result, source=source)
     if not args.no_latency:

@@ -1,5 +1,6 @@
 """Person names without a statistical NER model: a name gazetteer plus the cues people use around names
-(titles, "my name is", "my son X", "X's address", speech verbs, pronouns that refer back)."""
+(titles, "my name is", "my son X", "X's address", speech verbs, pronouns that refer back), and the cues
+that make a name-like word a place or a firm ("in Paris", "near Austin", "works for Knight")."""
 
 from __future__ import annotations
 
@@ -85,6 +86,8 @@ PEOPLE_AFTER = re.compile(
     r"\s+(?:were|are|have|had|say|said|both|who|met|married|live|lived|wrote|sang)\b", re.I
 )
 PLACE_PREPOSITIONS = frozenset("in at from to near into via of on around across".split())
+# The ones that make a lone first name a place (PLACE_PREPOSITIONS does that for surnames).
+LOCATIVE_PREPOSITIONS = frozenset("in near around across throughout outside".split())
 PRONOUN = re.compile(r"(?i)\b(?:he|she|him|her|his|hers|himself|herself)\b")
 # PRONOUN for lowered ASCII text, ~3x faster: no (?i), and `h(?<!\w.)` is `\bh` with h first, so re skips
 # in C to the next "h" or "s" instead of trying every position.
@@ -831,13 +834,27 @@ class NameFinder:
         token = tokens[i]
         if not token.capitalised or "-" in token.base:
             return 0.0
-        if self.lexicon.is_first_name(token.base):
-            return 0.7
-        if not self.lexicon.is_last_name(token.base):
+        first_name = self.lexicon.is_first_name(token.base)
+        if not first_name and not self.lexicon.is_last_name(token.base):
             return 0.0
         previous = tokens[i - 1] if i > 0 else None
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         isolated = not (previous and previous.capitalised) and not (following and following.capitalised)
+        if first_name:
+            # "the weather in Paris", "a hotel near Austin": right after these words a lone first name,
+            # written capitalised, is a place far more often than a person ("to", "from" and "at" are
+            # left out: "send it to Charlotte"; in all-lowercase text the rule cannot tell).
+            if (
+                previous is not None
+                and previous.text.lower() in LOCATIVE_PREPOSITIONS
+                and token.base[0].isupper()
+                and not (following and following.capitalised)
+                and not token.sentence_start
+                and not token.possessive
+                and text[previous.end : token.start].isspace()
+            ):
+                return 0.4
+            return 0.7
         after_place_word = previous is not None and previous.text.lower() in PLACE_PREPOSITIONS
         if isolated and not token.sentence_start and not after_place_word:
             return 0.55

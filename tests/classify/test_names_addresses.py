@@ -26,6 +26,13 @@ from gateway.classify.sensitivity import SensitivityDetector
         "My nam is Theres",
         "Is there a better pop song? Well, Landry and Ryan were precision engineers.",
         "This song by ex-Zombie Carter is a perfect example",
+        # The same names as people: not right after a place word, or possessive, or in a full name.
+        "Please send the signed contract to Charlotte before Friday.",
+        "I had lunch with Madison yesterday.",
+        "I'm in Florence's class this term.",
+        "We stayed in Paris Hilton's old house.",
+        "In 1990, Albert drafted a will.",
+        "my friend lives in paris",  # all-lowercase text: the rule cannot tell, the name counts
     ],
 )
 def test_names_in_context(detector: SensitivityDetector, text: str) -> None:
@@ -46,6 +53,11 @@ def test_names_in_context(detector: SensitivityDetector, text: str) -> None:
         "How do I open my credit card statement?",
         "Excuse me, Sir bot, but I really don't like this tone",
         "def parse(self, Token): return Token",
+        # Places that double as first names, right after "in", "near", "around", ...
+        "What is the weather in Paris?",
+        "Find me a hotel near Austin for two nights.",
+        "In Charlotte the museums close early.",
+        "We drove around Florence, then across Sydney.",
     ],
 )
 def test_no_person_in_look_alikes(detector: SensitivityDetector, text: str) -> None:
