@@ -8,6 +8,7 @@ from typing import Any
 
 from gateway import translate as tr
 from gateway.auth.principal import Principal
+from gateway.errors import GatewayError
 from gateway.providers.anthropic import AnthropicProvider, usage_from_anthropic
 from gateway.providers.base import StreamState, Usage
 from gateway.providers.registry import Target
@@ -80,9 +81,14 @@ class MessagesService:
                 assert message is not None
                 return message, usage_from_anthropic(message.get("usage"))
             response = await provider.chat(openai_body, upstream_model=target.upstream_model)
-            return tr.openai_to_anthropic_response(response, model=model), Usage.from_openai(
-                response.get("usage")
-            )
+            usage = Usage.from_openai(response.get("usage"))
+            try:
+                return tr.openai_to_anthropic_response(response, model=model), usage
+            except GatewayError as error:
+                # The upstream answered, and was paid for, but its reply cannot be translated (a model's
+                # broken tool arguments): the attempt is recorded with its usage before the error leaves.
+                chat.recorder.record(ctx, status=error.status, usage=usage, error_code=error.code)
+                raise
 
         message, usage = await chat.call(ctx, route, call)
         chat.recorder.record(ctx, status=200, usage=usage or Usage())

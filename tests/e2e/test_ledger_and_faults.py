@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
+import orjson
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.support import Gateway, Simulator
+from tests.support import Gateway, Simulator, gateway_env
 
 
 def ledger_rows(
@@ -197,3 +201,85 @@ def test_drift_report_and_metric(gateway: Gateway, user_key: dict[str, Any]) -> 
         ).status_code
         == 403
     )
+
+
+class _BrokenToolArguments(BaseHTTPRequestHandler):
+    """An OpenAI-compatible upstream whose model breaks its tool call's JSON arguments."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        body = orjson.dumps(
+            {
+                "id": "chatcmpl-broken",
+                "object": "chat.completion",
+                "created": 1,
+                "model": "gpt-4o",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [
+                                {
+                                    "id": "call_1",
+                                    "type": "function",
+                                    "function": {"name": "get_weather", "arguments": '{"city": "Os'},
+                                }
+                            ],
+                        },
+                        "finish_reason": "tool_calls",
+                    }
+                ],
+                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
+            }
+        )
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_reply_that_cannot_be_translated_is_still_metered(
+    pg_url: str, sim: Simulator, workdir: Path
+) -> None:
+    """An Anthropic client, an OpenAI target whose model broke its tool arguments: the client gets a 502,
+    and the ledger still has the attempt with the tokens the upstream billed."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenToolArguments)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    env = gateway_env(
+        database_url=pg_url,
+        master_key="sk-gw-admin-broken",
+        sim=sim,
+        data_dir=workdir / "data-broken",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{upstream.server_address[1]}/v1",
+    )
+    gw = Gateway(env, workdir)
+    try:
+        key = gw.create_key(name="broken-tools")
+        r = httpx.post(
+            gw.url + "/v1/messages",
+            headers={"x-api-key": key["key"]},
+            json={
+                "model": "gpt-4o",
+                "max_tokens": 50,
+                "messages": [{"role": "user", "content": "Weather in Oslo?"}],
+                "tools": [{"name": "get_weather", "input_schema": {"type": "object"}}],
+            },
+            timeout=30,
+        )
+        assert r.status_code == 502, r.text
+        assert r.json()["error"]["type"] == "api_error"
+        rows = ledger_rows(pg_url, r.headers["x-request-id"])
+        assert len(rows) == 1
+        row = rows[0]
+        assert (row["status"], row["error_code"], row["target"]) == (502, "upstream_bad_tool_call", "gpt-4o")
+        assert (row["prompt_tokens"], row["completion_tokens"]) == (1000, 500)
+        assert row["usage_source"] == "provider" and row["cost_usd"] > 0
+    finally:
+        gw.stop()
+        upstream.shutdown()
