@@ -13,6 +13,9 @@ _USER_BLOCKS = frozenset({"text", "image", "document", "tool_result"})
 _ASSISTANT_BLOCKS = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
 _TOOL_CHOICE_TYPES = frozenset({"auto", "any", "tool", "none"})
 
+# The same cap as for chat completions (gateway/protocol/openai.py).
+MAX_MESSAGES = 10_000
+
 
 def validate_anthropic_request(body: Any) -> None:
     """Raise GatewayError(400) naming the first offending field (``messages.1.content.0.source``)."""
@@ -80,6 +83,8 @@ def _check_messages(messages: Any) -> None:
         raise invalid("messages", "must be an array")
     if not messages:
         raise invalid("messages", "at least one message is required")
+    if len(messages) > MAX_MESSAGES:
+        raise invalid("messages", f"at most {MAX_MESSAGES} messages are accepted")
     pending: set[str] = set()  # tool_use ids of the current assistant turn
     answered: set[str] = set()  # tool_use ids answered by the user turn after it
     last = len(messages) - 1

@@ -240,3 +240,12 @@ def test_server_tools_pass_validation_and_unknown_top_level_fields_are_tolerated
     body["tools"].append({"type": "web_search_20250305", "name": "web_search", "max_uses": 5})
     body["service_tier"] = "auto"
     validate_anthropic_request(body)
+
+
+def test_at_most_ten_thousand_messages_as_for_chat():
+    turns = [{"role": "user" if i % 2 == 0 else "assistant", "content": "x"} for i in range(10_001)]
+    assert turns[-1]["role"] == "user"
+    validate_anthropic_request({"model": "m", "max_tokens": 5, "messages": turns[:-1]})  # 10,000
+    with pytest.raises(GatewayError) as refused:
+        validate_anthropic_request({"model": "m", "max_tokens": 5, "messages": turns})  # 10,001
+    assert refused.value.status == 400 and refused.value.param == "messages"
