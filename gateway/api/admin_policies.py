@@ -137,7 +137,7 @@ def _if_match(request: Request) -> IfMatch:
     if value == "*":
         return ANY_VERSION
     value = value.removeprefix("W/").strip().strip('"')
-    if not value.isdigit() or len(value) > 10:
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:  # "²" is a digit to isdigit()
         return -1  # an ETag this server never issued: it can never match
     return int(value)
 

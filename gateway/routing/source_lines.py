@@ -70,7 +70,13 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Polic
 def parse_yaml(text: str) -> ParsedSource:
     """YAML text to data plus a path -> line map; duplicate keys are reported, not silently merged."""
     parsed = ParsedSource()
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters at once
+    except yaml.YAMLError as exc:
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        parsed.problems.append(PolicyError("", f"invalid YAML: {exc}", line=line))
+        return parsed
     try:
         node = loader.get_single_node()
         if node is None:

@@ -180,6 +180,21 @@ def test_malformed_yaml_and_json_point_at_the_line(policy_gateway: Gateway) -> N
     assert "JSON" in j.json()["errors"][0]["message"]
 
 
+def test_control_characters_are_a_yaml_error_not_a_server_error(policy_gateway: Gateway) -> None:
+    """PyYAML's reader refuses control characters before parsing; JSON allows them in strings."""
+    name = unique_name("ctl")
+    bell = policy_yaml(name).replace("\n", "\n# bell \x07\n", 1)
+    with_del = {**policy_data(name), "description": "tab\tand del \x7f inside"}
+    with policy_gateway.admin() as admin:
+        checked = admin.post("/admin/policies/validate", content=bell, headers=YAML)
+        put = admin.put(f"/admin/policies/{name}", content=bell, headers=YAML)
+        as_json = admin.put(f"/admin/policies/{name}", json=with_del)
+    assert checked.status_code == 200 and checked.json()["valid"] is False
+    assert checked.json()["errors"][0]["line"] == 2 and "YAML" in checked.json()["errors"][0]["message"]
+    assert put.status_code == 422
+    assert as_json.status_code == 201, as_json.text
+
+
 def test_invalid_policy_is_never_activated(policy_gateway: Gateway) -> None:
     name = unique_name()
     create(policy_gateway, name)
@@ -250,6 +265,10 @@ def test_if_match_is_required_and_checked(policy_gateway: Gateway) -> None:
         assert stale.json()["error"]["code"] == "version_mismatch"
         garbage = admin.put(f"/admin/policies/{name}", content=v2, headers={**YAML, "If-Match": '"abc"'})
         assert garbage.status_code == 412
+        superscript = admin.put(  # "²" is a digit to str.isdigit(), not to int()
+            f"/admin/policies/{name}", content=v2, headers={**YAML, "If-Match": '"\xb2"'.encode("latin-1")}
+        )
+        assert superscript.status_code == 412
         weak = admin.put(
             f"/admin/policies/{name}", content=policy_yaml(name, description="weak"),
             headers={**YAML, "If-Match": 'W/"2"'},
