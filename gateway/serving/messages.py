@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
+
 from gateway import translate as tr
 from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
 from gateway.providers.anthropic import AnthropicProvider, usage_from_anthropic
 from gateway.providers.base import StreamState, Usage
 from gateway.providers.registry import Target
+from gateway.serving.calls import estimate_usage
 from gateway.serving.chat import ChatService, JsonReply, StreamReply, chat_target
 from gateway.serving.streaming import AnthropicEventEncoder, OpenAIToAnthropicEncoder, StreamEncoder
 
@@ -91,6 +94,21 @@ class MessagesService:
                 raise
 
         message, usage = await chat.call(ctx, route, call)
-        chat.recorder.record(ctx, status=200, usage=usage or Usage())
+        if usage is None:  # the upstream reported none: our count, as for chat completions
+            usage = estimate_usage(ctx, None, _completion_text(message))
+        chat.recorder.record(ctx, status=200, usage=usage)
         await chat.recorder.settle(ctx)
         return JsonReply(message, chat_target(ctx), ctx.reply_headers)
+
+
+def _completion_text(message: dict[str, Any]) -> str:
+    """What the model wrote in an Anthropic message: its text blocks and its tool calls' input."""
+    parts: list[str] = []
+    for block in message.get("content") or ():
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text" and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+        elif block.get("type") == "tool_use":
+            parts.append(orjson.dumps(block.get("input") or {}).decode())
+    return "".join(parts)

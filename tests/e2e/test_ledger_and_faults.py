@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -203,37 +204,31 @@ def test_drift_report_and_metric(gateway: Gateway, user_key: dict[str, Any]) -> 
     )
 
 
-class _BrokenToolArguments(BaseHTTPRequestHandler):
-    """An OpenAI-compatible upstream whose model breaks its tool call's JSON arguments."""
+class _OddUpstream(BaseHTTPRequestHandler):
+    """An OpenAI-compatible upstream with two faults real ones have: a model that breaks its tool call's
+    JSON arguments (a prompt containing BROKEN), and a server that reports no usage (NO-USAGE)."""
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["content-length"]))
-        body = orjson.dumps(
-            {
-                "id": "chatcmpl-broken",
-                "object": "chat.completion",
-                "created": 1,
-                "model": "gpt-4o",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {
-                            "role": "assistant",
-                            "content": None,
-                            "tool_calls": [
-                                {
-                                    "id": "call_1",
-                                    "type": "function",
-                                    "function": {"name": "get_weather", "arguments": '{"city": "Os'},
-                                }
-                            ],
-                        },
-                        "finish_reason": "tool_calls",
-                    }
-                ],
-                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
+        request = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
+        prompt = str(request["messages"][-1]["content"])
+        message: dict[str, Any] = {"role": "assistant", "content": "Oslo is cloudy today."}
+        if "BROKEN" in prompt:
+            call = {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "f", "arguments": '{"city": "Os'},
             }
-        )
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+        reply: dict[str, Any] = {
+            "id": "chatcmpl-odd",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-4o",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        }
+        if "NO-USAGE" not in prompt:
+            reply["usage"] = {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
+        body = orjson.dumps(reply)
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -244,42 +239,68 @@ class _BrokenToolArguments(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_reply_that_cannot_be_translated_is_still_metered(
-    pg_url: str, sim: Simulator, workdir: Path
-) -> None:
-    """An Anthropic client, an OpenAI target whose model broke its tool arguments: the client gets a 502,
-    and the ledger still has the attempt with the tokens the upstream billed."""
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenToolArguments)
+@pytest.fixture(scope="module")
+def odd_gateway(pg_url: str, sim: Simulator, workdir: Path) -> Iterator[Gateway]:
+    """A gateway whose OpenAI provider is _OddUpstream (the others stay on the simulator)."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _OddUpstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     env = gateway_env(
         database_url=pg_url,
-        master_key="sk-gw-admin-broken",
+        master_key="sk-gw-admin-odd",
         sim=sim,
-        data_dir=workdir / "data-broken",
+        data_dir=workdir / "data-odd",
         OPENAI_BASE_URL=f"http://127.0.0.1:{upstream.server_address[1]}/v1",
     )
     gw = Gateway(env, workdir)
-    try:
-        key = gw.create_key(name="broken-tools")
-        r = httpx.post(
-            gw.url + "/v1/messages",
-            headers={"x-api-key": key["key"]},
-            json={
-                "model": "gpt-4o",
-                "max_tokens": 50,
-                "messages": [{"role": "user", "content": "Weather in Oslo?"}],
-                "tools": [{"name": "get_weather", "input_schema": {"type": "object"}}],
-            },
-            timeout=30,
-        )
-        assert r.status_code == 502, r.text
-        assert r.json()["error"]["type"] == "api_error"
-        rows = ledger_rows(pg_url, r.headers["x-request-id"])
-        assert len(rows) == 1
-        row = rows[0]
-        assert (row["status"], row["error_code"], row["target"]) == (502, "upstream_bad_tool_call", "gpt-4o")
-        assert (row["prompt_tokens"], row["completion_tokens"]) == (1000, 500)
-        assert row["usage_source"] == "provider" and row["cost_usd"] > 0
-    finally:
-        gw.stop()
-        upstream.shutdown()
+    yield gw
+    gw.stop()
+    upstream.shutdown()
+
+
+def messages_call(gw: Gateway, key: dict[str, Any], content: str, **extra: Any) -> httpx.Response:
+    return httpx.post(
+        gw.url + "/v1/messages",
+        headers={"x-api-key": key["key"]},
+        json={
+            "model": "gpt-4o",
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": content}],
+            **extra,
+        },
+        timeout=30,
+    )
+
+
+def test_a_reply_that_cannot_be_translated_is_still_metered(odd_gateway: Gateway, pg_url: str) -> None:
+    """An Anthropic client, an OpenAI target whose model broke its tool arguments: the client gets a 502,
+    and the ledger still has the attempt with the tokens the upstream billed."""
+    key = odd_gateway.create_key(name="broken-tools")
+    tools = [{"name": "f", "input_schema": {"type": "object"}}]
+    r = messages_call(odd_gateway, key, "Weather in Oslo? BROKEN", tools=tools)
+    assert r.status_code == 502, r.text
+    assert r.json()["error"]["type"] == "api_error"
+    rows = ledger_rows(pg_url, r.headers["x-request-id"])
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["status"], row["error_code"], row["target"]) == (502, "upstream_bad_tool_call", "gpt-4o")
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (1000, 500)
+    assert row["usage_source"] == "provider" and row["cost_usd"] > 0
+
+
+def test_a_messages_reply_without_usage_is_counted_by_us(odd_gateway: Gateway, pg_url: str) -> None:
+    """As for chat completions: no usage from the upstream, our tiktoken count (never 0 tokens, $0)."""
+    key = odd_gateway.create_key(name="no-usage")
+    r = messages_call(odd_gateway, key, "Weather in Oslo? NO-USAGE")
+    assert r.status_code == 200, r.text
+    row = ledger_rows(pg_url, r.headers["x-request-id"])[0]
+    assert row["usage_source"] == "estimated" and row["status"] == 200
+    assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0 and row["cost_usd"] > 0
+    chat = httpx.post(
+        odd_gateway.url + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key['key']}"},
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather in Oslo? NO-USAGE"}]},
+        timeout=30,
+    )
+    same = ledger_rows(pg_url, chat.headers["x-request-id"])[0]
+    assert same["usage_source"] == "estimated"
+    assert same["completion_tokens"] == row["completion_tokens"]  # the same reply, counted the same way
