@@ -290,3 +290,64 @@ def test_a_usage_estimate_that_fails_still_leaves_a_usage_to_record(caplog: pyte
     fine = dataclasses.replace(ctx, messages=odd_part)
     counted = estimate_usage(fine, None, "some answer")
     assert counted.source == "estimated" and counted.prompt_tokens > 0 and counted.completion_tokens > 0
+
+
+def test_a_row_the_table_refuses_is_dropped_alone_not_retried_forever(pg_url: str) -> None:
+    """One value PostgreSQL cannot store (here a cost beyond numeric(20, 10)) must not hold the batch."""
+
+    def entry(request_id: str, cost: str) -> LedgerEntry:
+        return LedgerEntry(
+            ts=datetime.now(UTC), request_id=request_id, attempt=0, endpoint="chat", key_id="k", team="t",
+            requested_model="gpt-4o", target="gpt-4o", provider="openai", upstream_model="gpt-4o", rule=None,
+            policy_version=None, prompt_tokens=1, completion_tokens=1, cached_tokens=0,
+            usage_source="provider", cost_usd=Decimal(cost), latency_ms=1.0, ttft_ms=None,
+            status=200, error_code=None, stream=False, client_disconnected=False, simulated=True,
+        )  # fmt: skip
+
+    async def run() -> None:
+        db = Database(pg_url)
+        await db.open()
+        try:
+            await db.migrate()
+            ledger = Ledger(db)
+            ledger.record(entry("req-poison-0", "0.000001"))
+            ledger.record(entry("req-poison-1", "1e12"))
+            ledger.record(entry("req-poison-2", "0.000002"))
+            assert await ledger.flush() == 2
+            assert (ledger.pending, ledger.dropped) == (0, 1)
+            ledger.record(entry("req-poison-3", "0.000003"))
+            assert await ledger.flush() == 1  # and the next batch goes in the usual way
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    assert [len(_rows(pg_url, f"req-poison-{i}")) for i in range(4)] == [1, 0, 1, 1]
+
+
+def test_a_cost_beyond_the_ledger_column_is_recorded_at_its_bound() -> None:
+    class _Queue:
+        def __init__(self) -> None:
+            self.rows: list[LedgerEntry] = []
+
+        def record(self, entry: LedgerEntry) -> None:
+            self.rows.append(entry)
+
+    queue = _Queue()
+    recorder = CallRecorder(ledger=queue, metrics=Metrics())  # type: ignore[arg-type]
+    target = Target(
+        name="pricey",
+        provider=_NoProvider(name="openai", simulated=True),
+        upstream_model="m",
+        price=Price.per_million(1e15, 1e15),
+        internal=False,
+    )
+    principal = Principal(key_id="k", name="n", team="t", scopes=frozenset(), allowed_models=None)
+    ctx = CallContext(
+        request_id="req-pricey", endpoint="chat", principal=principal, requested_model="pricey",
+        target=target, stream=False, messages=[],
+    )  # fmt: skip
+    recorder.record(
+        ctx, status=200, usage=Usage(prompt_tokens=1000, completion_tokens=1000, source="provider")
+    )
+    (row,) = queue.rows
+    assert row.cost_usd == Decimal("9999999999.9999999999")

@@ -13,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+import psycopg
+
 from gateway.storage.db import Database
 from gateway.storage.poller import Poller
 
@@ -141,6 +143,11 @@ class Ledger:
                                     await copy.write_row(entry)
                             if retry:
                                 await cur.execute(_MOVE)
+            except psycopg.DataError as exc:
+                # A value the table cannot hold: the batch would fail this way on every retry and hold
+                # every row in it. Row by row instead, and only the refused rows are dropped.
+                log.error("ledger flush of %d rows refused (%s); writing them one by one", len(batch), exc)
+                return await self._write_singly(batch)
             except Exception as exc:  # keep the rows; the next flush tries again, the careful way
                 log.warning("ledger flush of %d rows failed (%s); will retry", len(batch), type(exc).__name__)
                 self._pending[:0] = batch
@@ -149,3 +156,34 @@ class Ledger:
             self._retry = False
             self.written += len(batch)
             return len(batch)
+
+    async def _write_singly(self, batch: list[LedgerEntry]) -> int:
+        """Each row in its own transaction, through the staging table (an earlier failed flush may have
+        written some). A row the database refuses is dropped and counted; any other failure puts the rows
+        not yet written back in the queue."""
+        written = 0
+        for i, entry in enumerate(batch):
+            try:
+                async with self._db.pool.connection() as conn:
+                    async with conn.transaction():
+                        async with conn.cursor() as cur:
+                            await cur.execute(_STAGE)
+                            async with cur.copy(_COPY_STAGE) as copy:
+                                copy.set_types(_TYPES)
+                                await copy.write_row(entry)
+                            await cur.execute(_MOVE)
+            except psycopg.DataError as exc:
+                self.dropped += 1
+                log.error("ledger row %s/%d refused by the database (%s): dropped", entry.request_id,
+                          entry.attempt, exc)  # fmt: skip
+                continue
+            except Exception as exc:
+                log.warning("ledger flush failed (%s); will retry", type(exc).__name__)
+                self._pending[:0] = batch[i:]
+                self._retry = True
+                break
+            written += 1
+        else:
+            self._retry = False  # every row of the batch is in, or refused for good
+        self.written += written
+        return written

@@ -38,7 +38,7 @@ class GpuHours(_Strict):
 
     usd_per_gpu_hour: float = Field(gt=0, le=10_000)
     gpus: int = Field(default=1, ge=1, le=1024)
-    assumed_tokens_per_second: float = Field(gt=0, le=1_000_000)
+    assumed_tokens_per_second: float = Field(ge=0.01, le=1_000_000, allow_inf_nan=False)
 
     def usd_per_million_at(self, tokens_per_second: float) -> float:
         return self.usd_per_gpu_hour * self.gpus / 3600 / tokens_per_second * 1_000_000
@@ -47,8 +47,9 @@ class GpuHours(_Strict):
 class Price(_Strict):
     """USD per million tokens (input and output), or GPU-hours (`gpu_hours`)."""
 
-    input_per_million: float | None = Field(default=None, ge=0)
-    output_per_million: float | None = Field(default=None, ge=0)
+    # At most $1 a token: far beyond any model's price, and a bound that keeps every cost storable.
+    input_per_million: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
+    output_per_million: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
     gpu_hours: GpuHours | None = None
 
     @model_validator(mode="after")

@@ -93,6 +93,15 @@ class _CallCounts:
 
 
 INT4_MAX = 2**31 - 1  # the ledger's token columns are PostgreSQL integers
+MAX_COST = Decimal("1e10")  # the ledger's cost_usd is numeric(20, 10): below ten billion dollars
+
+
+def _storable(cost: Decimal, ctx: CallContext) -> Decimal:
+    """A cost the ledger can hold: a row it cannot would fail its whole batch, every retry, for every
+    call in it. Only a policy price far beyond any real one gets here (policy validation caps prices)."""
+    stored = Decimal(0) if cost.is_nan() or cost < 0 else MAX_COST - Decimal("1e-10")
+    log.error("cost %s of %s is out of the ledger's range; recorded as %s", cost, ctx.request_id, stored)
+    return stored
 
 
 def clamped(usage: Usage) -> Usage:
@@ -157,10 +166,14 @@ class CallRecorder:
         ):
             usage = clamped(usage)
         target = ctx.target
-        observe = getattr(target.price, "observe", None)
-        if observe is not None:  # GPU-hour pricing learns the target's throughput from every call
-            observe(usage.prompt_tokens + usage.completion_tokens)
         cost = target.price.cost(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+        observe = getattr(target.price, "observe", None)
+        if observe is not None:
+            # GPU-hour pricing learns the target's throughput from every call, after costing it at what was
+            # known before it: the first call at the assumed throughput, not at its own tokens per second.
+            observe(usage.prompt_tokens + usage.completion_tokens)
+        if not (cost.is_finite() and 0 <= cost < MAX_COST):
+            cost = _storable(cost, ctx)
         latency_s = now - ctx.started
         ttft_s = (ttft_at - ctx.started) if ttft_at is not None else None
         principal = ctx.principal
