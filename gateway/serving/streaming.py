@@ -8,14 +8,14 @@ goes away, and exactly one ledger row however the stream ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict
 from typing import Any, Protocol
 
 import orjson
 
 from gateway import translate as tr
-from gateway.providers.base import StreamState, UpstreamError
+from gateway.providers.base import StreamState, UpstreamError, Usage
 from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
 
 log = logging.getLogger("gateway.streaming")
@@ -84,7 +84,7 @@ class OpenAIToAnthropicEncoder(AnthropicEventEncoder):
         return b"".join(tr.format_sse(event, data) for event, data in self._stream.finish())
 
 
-async def relay(
+def relay(
     *,
     ctx: CallContext,
     recorder: CallRecorder,
@@ -93,35 +93,87 @@ async def relay(
     state: StreamState,
     encoder: StreamEncoder,
 ) -> AsyncIterator[bytes]:
-    error_code: str | None = None
-    delivered = False
-    try:
-        if first is not None:
-            out = encoder.item(first)
-            if out:
-                yield out
-            async for item in upstream:
-                out = encoder.item(item)
+    """The client's stream: the upstream's items encoded, then the call recorded and settled when it ends,
+    however it ends. Closing it before its first item was asked for (the client left while the reply was
+    being prepared) records and settles the call too."""
+    return _Relay(ctx, recorder, upstream, first, state, encoder)
+
+
+class _Relay:
+    def __init__(
+        self,
+        ctx: CallContext,
+        recorder: CallRecorder,
+        upstream: AsyncIterator[Any],
+        first: Any,
+        state: StreamState,
+        encoder: StreamEncoder,
+    ) -> None:
+        self._ctx, self._recorder, self._upstream = ctx, recorder, upstream
+        self._first, self._state, self._encoder = first, state, encoder
+        self._body = self._run()
+        self._started = False
+
+    def __aiter__(self) -> _Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self._started = True
+        return await self._body.__anext__()
+
+    async def aclose(self) -> None:
+        if self._started:
+            await self._body.aclose()  # its finally records the call
+        else:
+            await self._settle(delivered=False, error_code=None)
+
+    async def _run(self) -> AsyncGenerator[bytes, None]:
+        encoder, state = self._encoder, self._state
+        error_code: str | None = None
+        delivered = False
+        try:
+            if self._first is not None:
+                out = encoder.item(self._first)
                 if out:
                     yield out
-        if state.finished:
-            tail = encoder.done()
-            if tail:
-                yield tail
-            delivered = True
-        else:
-            error_code = "stream_incomplete"
-            yield encoder.error("the upstream stream ended before it finished")
-    except UpstreamError as exc:
-        error_code = exc.kind
-        yield encoder.error(f"{ctx.target.name} failed mid-stream: {exc.message}")
-    finally:
-        await close_quietly(upstream)
+                async for item in self._upstream:
+                    out = encoder.item(item)
+                    if out:
+                        yield out
+            if state.finished:
+                tail = encoder.done()
+                if tail:
+                    yield tail
+                delivered = True
+            else:
+                error_code = "stream_incomplete"
+                yield encoder.error("the upstream stream ended before it finished")
+        except UpstreamError as exc:
+            error_code = exc.kind
+            yield encoder.error(f"{self._ctx.target.name} failed mid-stream: {exc.message}")
+        finally:
+            await self._settle(delivered=delivered, error_code=error_code)
+
+    async def _settle(self, *, delivered: bool, error_code: str | None) -> None:
+        ctx, state = self._ctx, self._state
+        await close_quietly(self._upstream)
         usage = state.usage
-        if usage is None or (not state.finished and usage.completion_tokens == 0):
+        if not state.finished:
+            # Cut short: what was delivered, counted by us. Anthropic's message_start already carried the
+            # input count (kept) and a placeholder output count of 1 (not a count of what was sent).
+            estimate = estimate_usage(ctx, state)
+            if usage is not None:
+                estimate = Usage(
+                    prompt_tokens=usage.prompt_tokens or estimate.prompt_tokens,
+                    completion_tokens=max(usage.completion_tokens, estimate.completion_tokens),
+                    cached_tokens=usage.cached_tokens,
+                    source="estimated",
+                )
+            usage = estimate
+        elif usage is None:
             usage = estimate_usage(ctx, state)
         disconnected = not delivered and error_code is None
-        await recorder.finish(
+        await self._recorder.finish(
             ctx,
             status=499 if disconnected else (200 if delivered else 502),
             usage=usage,

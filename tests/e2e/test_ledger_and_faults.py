@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -114,6 +115,80 @@ def test_client_disconnect_mid_stream_is_recorded(
         clean_sim.configure(tokens_per_second=0, completion_tokens=16)
     assert row["client_disconnected"] and row["status"] == 499
     assert row["completion_tokens"] > 0 and row["usage_source"] == "estimated"
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("/v1/chat/completions", "gpt-4o"), ("/v1/messages", "claude-sonnet-4-5")],
+)
+def test_a_client_that_leaves_before_the_first_chunk_is_recorded_and_settled(
+    gateway: Gateway, pg_url: str, clean_sim: Simulator, path: str, model: str
+) -> None:
+    """The client is gone by the time the stream could start: the call still gets its one 499 row, and its
+    concurrency slot comes back (it was held until the lease expired, 15 minutes)."""
+    key = gateway.create_key(name=f"leaves-early-{model}", limits={"max_concurrency": 1})
+    body = orjson.dumps(
+        {"model": model, "stream": True, "max_tokens": 50, "messages": [{"role": "user", "content": "go"}]}
+    )
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key['key']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    clean_sim.configure(latency_ms=1500)
+    try:
+        with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+            s.sendall(head + body)
+            time.sleep(0.5)  # gone before the upstream's first byte
+        time.sleep(1.5)
+    finally:
+        clean_sim.configure(latency_ms=0)
+    deadline = time.monotonic() + 5
+    while True:
+        again = chat(gateway, key, "hello again", model=model)
+        if again.status_code != 429 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert again.status_code == 200, again.text
+    ledger_rows(pg_url, again.headers["x-request-id"])  # flushed
+    with psycopg.connect(pg_url, autocommit=True, row_factory=dict_row) as conn:
+        rows = conn.execute(
+            "SELECT status, client_disconnected, stream FROM ledger WHERE key_id = %s ORDER BY ts",
+            (key["id"],),
+        ).fetchall()
+    assert rows == [
+        {"status": 499, "client_disconnected": True, "stream": True},
+        {"status": 200, "client_disconnected": False, "stream": False},
+    ]
+
+
+def test_a_claude_stream_cut_short_is_counted_from_what_was_sent(
+    gateway: Gateway, user_key: dict[str, Any], pg_url: str, clean_sim: Simulator
+) -> None:
+    """Claude's message_start says output_tokens 1 (a placeholder): a stream cut short is counted by us."""
+    clean_sim.configure(tokens_per_second=40, completion_tokens=400)
+    try:
+        with httpx.stream(
+            "POST",
+            gateway.url + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {user_key['key']}"},
+            json={
+                "model": "claude-sonnet-4-5",
+                "messages": [{"role": "user", "content": "long"}],
+                "stream": True,
+            },
+        ) as r:
+            request_id = r.headers["x-request-id"]
+            deltas = 0
+            for line in r.iter_lines():
+                deltas += line.startswith("data: ")
+                if deltas >= 30:
+                    break
+        row = ledger_rows(pg_url, request_id, wait_s=8)[0]
+    finally:
+        clean_sim.configure(tokens_per_second=0, completion_tokens=16)
+    assert row["status"] == 499 and row["usage_source"] == "estimated"
+    assert row["completion_tokens"] >= 25, row
+    assert row["prompt_tokens"] > 0
 
 
 @pytest.mark.parametrize(
