@@ -136,6 +136,48 @@ class CallRecorder:
         )
         return counts
 
+    def refused(
+        self,
+        principal: Principal,
+        *,
+        request_id: str,
+        endpoint: str,
+        requested_model: str,
+        stream: bool,
+        error: GatewayError,
+    ) -> None:
+        """The row of a call refused before routing chose a target (unknown model, a key not allowed it,
+        sensitive data with no internal target): no target, no tokens, no cost."""
+        self._ledger.record(
+            LedgerEntry(
+                datetime.now(UTC),
+                request_id,
+                0,
+                endpoint,
+                principal.key_id,
+                principal.team,
+                requested_model,
+                None,
+                None,
+                None,
+                None,
+                None,
+                0,
+                0,
+                0,
+                "none",
+                Decimal(0),
+                None,
+                None,
+                error.status,
+                error.code,
+                stream,
+                False,
+                False,
+            )  # fmt: skip
+        )
+        self._metrics.requests.labels(endpoint, "", str(error.status)).inc()
+
     async def finish(self, ctx: CallContext, **outcome: Any) -> None:
         """Record the last attempt, then settle the call."""
         self.record(ctx, **outcome)

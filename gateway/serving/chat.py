@@ -66,8 +66,19 @@ class ChatService:
         endpoint: str,
         stream: bool,
     ) -> tuple[CallContext, Route]:
-        """Route the request and open its call context (the ledger's view of it)."""
-        route = self.router.route(principal, body, requested_model)
+        """Route the request and open its call context (the ledger's view of it). A refusal is recorded."""
+        try:
+            route = self.router.route(principal, body, requested_model)
+        except GatewayError as error:
+            self.recorder.refused(
+                principal,
+                request_id=request_id,
+                endpoint=endpoint,
+                requested_model=requested_model,
+                stream=stream,
+                error=error,
+            )
+            raise
         ctx = CallContext(
             request_id=request_id,
             endpoint=endpoint,
@@ -160,11 +171,15 @@ class ChatService:
 
     async def admit(self, ctx: CallContext, route: Route, *, max_output_tokens: int | None) -> None:
         classification = route.classification  # its tokens are counted only if a limit needs them
-        await self.admissions.admit(
-            ctx,
-            prompt_tokens=lambda: classification.needs_bound().prompt_tokens,
-            max_output_tokens=max_output_tokens,
-        )
+        try:
+            await self.admissions.admit(
+                ctx,
+                prompt_tokens=lambda: classification.needs_bound().prompt_tokens,
+                max_output_tokens=max_output_tokens,
+            )
+        except GatewayError as error:  # a limit or budget refused it (all or nothing: nothing to settle)
+            self.recorder.record(ctx, status=error.status, usage=None, error_code=error.code)
+            raise
 
     async def call(self, ctx: CallContext, route: Route, call: Callable[[Target], Any]) -> Any:
         """Run the chain for a non-streamed call; on failure the call is settled before the error leaves."""

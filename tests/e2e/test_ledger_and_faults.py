@@ -379,3 +379,28 @@ def test_a_messages_reply_without_usage_is_counted_by_us(odd_gateway: Gateway, p
     same = ledger_rows(pg_url, chat.headers["x-request-id"])[0]
     assert same["usage_source"] == "estimated"
     assert same["completion_tokens"] == row["completion_tokens"]  # the same reply, counted the same way
+
+
+def test_calls_refused_before_any_attempt_write_one_row_each(gateway: Gateway, pg_url: str) -> None:
+    """docs/API-costs.md: a call refused before any attempt writes a row too (no tokens, no cost); a
+    refusal by routing has no target, one by a limit has the target routing chose."""
+    key = gateway.create_key(name="refusals", limits={"rpm": 1}, allowed_models=["gpt-4o", "llama-3.1-8b"])
+    assert chat(gateway, key, "first").status_code == 200
+    limited = chat(gateway, key, "second")
+    unknown = chat(gateway, key, "third", model="no-such-model")
+    assert (limited.status_code, unknown.status_code) == (429, 404)
+    other = gateway.create_key(name="refusals-2", allowed_models=["llama-3.1-8b"])
+    forbidden = chat(gateway, other, "fourth", model="gpt-4o")
+    assert forbidden.status_code == 403
+    for reply, status, target in ((limited, 429, "gpt-4o"), (unknown, 404, None), (forbidden, 403, None)):
+        (row,) = ledger_rows(pg_url, reply.headers["x-request-id"])
+        assert (row["status"], row["target"], row["error_code"]) == (
+            status,
+            target,
+            reply.json()["error"]["code"],
+        )
+        assert (row["prompt_tokens"], row["completion_tokens"], row["cost_usd"]) == (0, 0, Decimal(0))
+        assert row["usage_source"] == "none" and row["key_id"] in (key["id"], other["id"])
+    assert unknown.json()["error"]["code"] == "model_not_found"
+    (row,) = ledger_rows(pg_url, unknown.headers["x-request-id"])
+    assert row["requested_model"] == "no-such-model"
