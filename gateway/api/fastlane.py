@@ -179,7 +179,7 @@ def _target_headers(reply: JsonReply | StreamReply) -> list[tuple[bytes, bytes]]
     target = reply.target
     out = [
         (b"x-gateway-target", target.name.encode()),
-        (b"x-gateway-provider", target.provider.name.encode()),
+        (b"x-gateway-provider", target.provider.name.encode() if target.provider is not None else b"local"),
     ]
     if target.simulated:
         out.append((b"x-gateway-simulated", b"true"))

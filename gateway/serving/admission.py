@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +37,12 @@ class Admissions:
         *,
         prompt_tokens: Callable[[], int],
         max_output_tokens: int | None,
+        choices: int = 1,
+        priced_on: Sequence[Any] = (),
     ) -> None:
-        """Reserve, or raise the 429 (503 when a budget cannot be checked). Sets ctx.admission and headers."""
+        """Reserve, or raise the 429 (503 when a budget cannot be checked). Sets ctx.admission and headers.
+        The worst case is reserved: every choice's output, at the dearest of `priced_on` (the fallback
+        chain; the context's target without one)."""
         principal = ctx.principal
         key_spec: LimitSpec | None = principal.limit_spec
         team_spec = self._teams.limits(principal.team)
@@ -49,9 +53,11 @@ class Admissions:
         wants_tokens = any(s.tpm is not None or s.budgets for s in specs)
         wants_cost = any(s.budgets for s in specs)
         prompt = prompt_tokens() if wants_tokens else 0
-        output = self._default_output if max_output_tokens is None else max_output_tokens
+        output = (self._default_output if max_output_tokens is None else max_output_tokens) * choices
         tokens = prompt + output if wants_tokens else 0
-        max_cost = ctx.target.price.cost(prompt, output) if wants_cost else Decimal(0)
+        max_cost = Decimal(0)
+        if wants_cost:
+            max_cost = max(t.price.cost(prompt, output) for t in (priced_on or (ctx.target,)))
         result = await self.limiter.admit(
             key_id=principal.key_id,
             team=principal.team,

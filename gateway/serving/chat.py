@@ -11,7 +11,7 @@ from gateway.auth.principal import Principal
 from gateway.errors import GatewayError
 from gateway.protocol.openai import CHAT_REQUEST, FORWARDED_CHAT_FIELDS
 from gateway.providers.base import StreamState, Usage
-from gateway.providers.registry import Target
+from gateway.providers.registry import EmbeddingTarget, Target
 from gateway.serving.admission import Admissions
 from gateway.serving.attempts import Attempts
 from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
@@ -32,7 +32,7 @@ class StreamReply:
 @dataclass(slots=True)
 class JsonReply:
     body: dict[str, Any]
-    target: Target
+    target: Target | EmbeddingTarget
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -131,7 +131,7 @@ class ChatService:
             stream=bool(req.get("stream")),
         )
         max_output = req.get("max_completion_tokens") or req.get("max_tokens")
-        await self.admit(ctx, route, max_output_tokens=max_output)
+        await self.admit(ctx, route, max_output_tokens=max_output, choices=n or 1)
         if ctx.stream:
             include_usage = bool(stream_options and stream_options.get("include_usage"))
 
@@ -169,13 +169,17 @@ class ChatService:
         )
         return {**body, "messages": messages}, citations
 
-    async def admit(self, ctx: CallContext, route: Route, *, max_output_tokens: int | None) -> None:
+    async def admit(
+        self, ctx: CallContext, route: Route, *, max_output_tokens: int | None, choices: int = 1
+    ) -> None:
         classification = route.classification  # its tokens are counted only if a limit needs them
         try:
             await self.admissions.admit(
                 ctx,
                 prompt_tokens=lambda: classification.needs_bound().prompt_tokens,
                 max_output_tokens=max_output_tokens,
+                choices=choices,
+                priced_on=route.chain,  # a fallback may serve it: the dearest target's worst case
             )
         except GatewayError as error:  # a limit or budget refused it (all or nothing: nothing to settle)
             self.recorder.record(ctx, status=error.status, usage=None, error_code=error.code)

@@ -20,6 +20,7 @@ from gateway.providers.base import UpstreamError, Usage
 from gateway.providers.registry import EmbeddingTarget
 from gateway.serving.admission import Admissions
 from gateway.serving.calls import CallContext, CallRecorder, upstream_to_gateway_error
+from gateway.serving.chat import JsonReply
 
 
 class LocalEmbedder:
@@ -80,7 +81,7 @@ class EmbeddingsService:
         self._recorder = recorder
         self._admissions = admissions
 
-    async def create(self, principal: Principal, body: dict[str, Any], *, request_id: str) -> dict[str, Any]:
+    async def create(self, principal: Principal, body: dict[str, Any], *, request_id: str) -> JsonReply:
         req = validate(EmbeddingRequest, body)
         target = self._targets.get(req.model)
         if target is None:
@@ -94,6 +95,17 @@ class EmbeddingsService:
             raise GatewayError(
                 403, f"This key may not use the model '{req.model}'", param="model", code="model_not_allowed"
             )
+        embedder = None
+        if target.provider is None:
+            texts = _texts(req.input)
+            embedder = await self._local.get()
+            if req.dimensions is not None and req.dimensions != embedder.dim:
+                raise GatewayError(
+                    400,
+                    f"'{target.name}' produces {embedder.dim} dimensions; 'dimensions' cannot change that",
+                    param="dimensions",
+                    code="unsupported_parameter",
+                )
         ctx = CallContext(
             request_id=request_id,
             endpoint="embeddings",
@@ -103,30 +115,31 @@ class EmbeddingsService:
             stream=False,
             messages=[],
         )
-        texts = _texts(req.input) if target.provider is None else []
-        await self._admissions.admit(
-            ctx, prompt_tokens=lambda: sum(count_text(t) for t in texts), max_output_tokens=0
-        )
-        if target.provider is not None:
-            forwarded = {k: v for k, v in body.items() if k in FORWARDED_EMBEDDING_FIELDS}
-            try:
+        # What the input costs is reserved first, for a provider's model too (token arrays count as given).
+        await self._admissions.admit(ctx, prompt_tokens=lambda: _input_tokens(req.input), max_output_tokens=0)
+        try:
+            if target.provider is not None:
+                forwarded = {k: v for k, v in body.items() if k in FORWARDED_EMBEDDING_FIELDS}
                 response = await target.provider.embeddings(forwarded, upstream_model=target.upstream_model)
-            except UpstreamError as exc:
-                error = upstream_to_gateway_error(exc, target)
-                await self._recorder.finish(ctx, status=error.status, usage=None, error_code=exc.kind)
-                raise error from None
-            usage = Usage.from_openai(response.get("usage")) or Usage()
-            await self._recorder.finish(ctx, status=200, usage=usage)
-            return response
-        embedder = await self._local.get()
-        if req.dimensions is not None and req.dimensions != embedder.dim:
-            raise GatewayError(
-                400,
-                f"'{target.name}' produces {embedder.dim} dimensions; 'dimensions' cannot change that",
-                param="dimensions",
-                code="unsupported_parameter",
-            )
-        vectors: np.ndarray = await asyncio.to_thread(embedder.embed_documents, texts)
+                usage = Usage.from_openai(response.get("usage")) or Usage()
+                await self._recorder.finish(ctx, status=200, usage=usage)
+                return JsonReply(response, target, ctx.reply_headers)
+            assert embedder is not None
+            vectors: np.ndarray = await asyncio.to_thread(embedder.embed_documents, texts)
+        except UpstreamError as exc:
+            error = upstream_to_gateway_error(exc, target)
+            await self._recorder.finish(ctx, status=error.status, usage=None, error_code=exc.kind)
+            raise error from None
+        except BaseException as exc:
+            # Any other failure, or the client left (cancelled): recorded, and what was reserved freed.
+            if isinstance(exc, GatewayError):
+                outcome: dict[str, Any] = {"status": exc.status, "error_code": exc.code}
+            elif isinstance(exc, Exception):
+                outcome = {"status": 500, "error_code": "internal_error"}
+            else:
+                outcome = {"status": 499, "client_disconnected": True}
+            await self._recorder.finish(ctx, usage=None, **outcome)
+            raise
         tokens = sum(count_text(t) for t in texts)
         await self._recorder.finish(ctx, status=200, usage=Usage(prompt_tokens=tokens, source="estimated"))
         as_base64 = req.encoding_format == "base64"
@@ -140,12 +153,19 @@ class EmbeddingsService:
             }
             for i, vec in enumerate(vectors)
         ]
-        return {
+        body = {
             "object": "list",
             "data": data,
             "model": target.name,
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
+        return JsonReply(body, target, ctx.reply_headers)
+
+
+def _input_tokens(value: Any) -> int:
+    """The input's tokens: text counted with tiktoken, token arrays as given."""
+    items = [value] if isinstance(value, str) or (value and isinstance(value[0], int)) else value
+    return sum(count_text(item) if isinstance(item, str) else len(item) for item in items or ())
 
 
 def _texts(value: Any) -> list[str]:

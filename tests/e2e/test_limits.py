@@ -130,3 +130,36 @@ def test_rpm_is_exact_across_two_replicas_sharing_redis(two_replicas: tuple[Gate
     statuses = asyncio.run(burst())
     assert statuses.count(200) == 99  # one request went to warming the second replica's cache
     assert statuses.count(429) == 401
+
+
+def test_every_choice_is_reserved(gateway: Gateway) -> None:
+    """n choices may each write max_tokens: the reservation is n times the output (OPERATIONS.md's bound)."""
+    key = gateway.create_key(name="tpm-n", limits={"tpm": 1000})["key"]
+    assert call(gateway, key, {**BODY, "n": 8, "max_tokens": 200}).status_code == 429  # 1,600 > 1,000
+    assert call(gateway, key, {**BODY, "n": 4, "max_tokens": 200}).status_code == 200  # 800 fits
+
+
+def embed(gateway: Gateway, key: str, model: str, text: str, **extra: Any) -> httpx.Response:
+    return httpx.post(
+        gateway.url + "/v1/embeddings",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": model, "input": text, **extra},
+        timeout=60,
+    )
+
+
+def test_embeddings_reserve_their_input_and_say_so(gateway: Gateway) -> None:
+    """A provider's embedding model reserves the input's tokens like the local one; replies carry the
+    x-ratelimit headers; a refused local call gives back its slot."""
+    text = "the quick brown fox jumps over the lazy dog " * 5  # ~45 tokens
+    tight = gateway.create_key(name="embed-tpm", limits={"tpm": 20})["key"]
+    assert embed(gateway, tight, "text-embedding-3-small", text).status_code == 429
+    assert embed(gateway, tight, "all-MiniLM-L6-v2", text).status_code == 429
+    roomy = gateway.create_key(name="embed-rpm", limits={"rpm": 10, "max_concurrency": 1})["key"]
+    for model in ("text-embedding-3-small", "all-MiniLM-L6-v2"):
+        r = embed(gateway, roomy, model, "hello")
+        assert r.status_code == 200, r.text
+        assert r.headers["x-ratelimit-limit-requests"] == "10"
+        assert r.headers["x-gateway-target"] == model
+    assert embed(gateway, roomy, "all-MiniLM-L6-v2", "hello", dimensions=7).status_code == 400
+    assert embed(gateway, roomy, "all-MiniLM-L6-v2", "hello").status_code == 200  # the slot came back
