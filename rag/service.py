@@ -7,6 +7,7 @@ import hashlib
 import math
 import re
 import unicodedata
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,19 @@ class RagService:
             max_concurrent=self.settings.max_concurrent_ingestions,
         )
         self._parse_slots = asyncio.Semaphore(self.settings.max_concurrent_parses)
+        # One attachment's attach and detach, one at a time in this process: a detach stops the running
+        # job and sweeps the attachment's chunks, and an attach in the middle would have its job refused
+        # (the old one still running) or its chunks swept. Kept only while in use.
+        self._attachment_locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _attachment_lock(self, tenant: str, store_id: str, file_id: str) -> asyncio.Lock:
+        key = (tenant, store_id, file_id)
+        lock = self._attachment_locks.get(key)
+        if lock is None:
+            lock = self._attachment_locks[key] = asyncio.Lock()
+        return lock
 
     async def start(self) -> None:
         await asyncio.to_thread(self.index.ensure_ready)
@@ -259,22 +273,22 @@ class RagService:
         attributes: dict[str, Any],
         options: ChunkingOptions,
     ) -> StoreFileRow:
-        try:
-            row, start = await self.catalog.attach(
-                tenant=tenant,
-                store_id=store_id,
-                file_id=file_id,
-                attributes=attributes,
-                chunking=options.to_openai(),
-            )
-        except psycopg.errors.ForeignKeyViolation:  # the store or file was deleted a moment ago
-            raise not_found("file", file_id) from None
-        if start:
-            self.ingestion.submit(
-                IngestJob(
+        async with self._attachment_lock(tenant, store_id, file_id):
+            try:
+                row, start = await self.catalog.attach(
+                    tenant=tenant,
+                    store_id=store_id,
+                    file_id=file_id,
+                    attributes=attributes,
+                    chunking=options.to_openai(),
+                )
+            except psycopg.errors.ForeignKeyViolation:  # the store or file was deleted a moment ago
+                raise not_found("file", file_id) from None
+            if start:
+                job = IngestJob(
                     tenant=tenant, store_id=store_id, file_id=file_id, chunking=options, attributes=attributes
                 )
-            )
+                self.ingestion.submit(job)
         return row
 
     async def get_store_file(self, tenant: str, store_id: str, file_id: str) -> StoreFileRow:
@@ -312,12 +326,17 @@ class RagService:
         )
 
     async def detach_file(self, tenant: str, store_id: str, file_id: str) -> None:
-        if not await self.catalog.detach(tenant=tenant, store_id=store_id, file_id=file_id):
-            await self.get_store(tenant, store_id)
-            raise not_found("file", file_id)
-        await self._remove_chunks(tenant, store_id, file_id)
+        async with self._attachment_lock(tenant, store_id, file_id):
+            if not await self.catalog.detach(tenant=tenant, store_id=store_id, file_id=file_id):
+                await self.get_store(tenant, store_id)
+                raise not_found("file", file_id)
+            await self._sweep(tenant, store_id, file_id)
 
     async def _remove_chunks(self, tenant: str, store_id: str, file_id: str) -> None:
+        async with self._attachment_lock(tenant, store_id, file_id):
+            await self._sweep(tenant, store_id, file_id)
+
+    async def _sweep(self, tenant: str, store_id: str, file_id: str) -> None:
         # The row is gone, so a running job cannot complete; stop it, then sweep whatever it wrote.
         await self.ingestion.stop((tenant, store_id, file_id))
         await asyncio.to_thread(self.index.delete_file, tenant=tenant, store_id=store_id, file_id=file_id)

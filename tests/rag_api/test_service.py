@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -71,3 +72,29 @@ def test_a_shutdown_leaves_the_job_in_progress_without_chunks(server: RunningSer
     server.call(server.rag.resume_interrupted())  # the next start
     done = client.vector_stores.files.poll(file_id, vector_store_id=store.id, poll_interval_ms=50)
     assert done.status == "completed" and server.chunks("team-a", store.id, file_id)
+
+
+def test_attaching_again_while_a_detach_is_sweeping_indexes_the_file(server: RunningServer) -> None:
+    """A detach stops the running job and sweeps the chunks; an attach of the same file meanwhile must get
+    its own job and keep its chunks (it was refused a job, the old one still running: in_progress forever)."""
+    client = server.client(KEY_A)
+    store = client.vector_stores.create(name="reattach")
+    text = "\n\n".join(f"Paragraph {i} about tidal mills. {uuid.uuid4().hex}" for i in range(300))
+    file_id = client.files.create(file=("t.txt", text.encode()), purpose="assistants").id
+
+    async def attach_detach_attach() -> None:
+        rag = server.rag
+        await rag.attach_file("team-a", store.id, file_id=file_id, attributes=None, chunking_strategy=None)
+        assert rag.ingestion.pending == 1  # its job is running
+        detach = asyncio.create_task(rag.detach_file("team-a", store.id, file_id))
+        await asyncio.sleep(0)  # the detach has begun
+        await rag.attach_file("team-a", store.id, file_id=file_id, attributes=None, chunking_strategy=None)
+        await detach
+        await rag.ingestion.wait_idle()
+
+    server.call(attach_detach_attach())
+    attached = client.vector_stores.files.retrieve(file_id, vector_store_id=store.id)
+    assert attached.status == "completed", attached
+    assert len(server.chunks("team-a", store.id, file_id)) > 10
+    hits = client.vector_stores.search(store.id, query="tidal mills").data
+    assert hits and hits[0].file_id == file_id
