@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from gateway.accounting.prices import GpuHourPrice
-from gateway.auth.principal import Principal
 from gateway.observability.metrics import Metrics
-from gateway.providers.base import Provider, Usage
-from gateway.providers.registry import Target
+from gateway.providers.base import Usage
 from gateway.routing import load_policy
-from gateway.serving.calls import CallContext, CallRecorder
+from gateway.serving.calls import CallRecorder
+from tests.calls_support import RowQueue, call_context
 
 
 class Clock:
@@ -90,35 +88,11 @@ def test_prices_no_ledger_row_could_hold_are_refused(price: str) -> None:
     assert isinstance(errors, list) and any("price" in e.path for e in errors), errors
 
 
-class _NoProvider(Provider):
-    kind = "vllm"
-
-    async def chat(self, body: dict[str, Any], *, upstream_model: str) -> dict[str, Any]:
-        raise AssertionError("not called")
-
-    def chat_stream(self, body: dict[str, Any], *, upstream_model: str, state: Any) -> Any:
-        raise AssertionError("not called")
-
-
-class _Queue:
-    def __init__(self) -> None:
-        self.rows: list[Any] = []
-
-    def record(self, entry: Any) -> None:
-        self.rows.append(entry)
-
-
 def test_the_first_call_on_a_gpu_target_is_costed_at_the_assumed_throughput() -> None:
     """The recorder costs a call, then lets the price learn from it: the first call of 1,100 tokens at an
     assumed 1,000 tokens/s costs 1.1 GPU-seconds, not the one second of its own throughput."""
     price = GpuHourPrice(usd_per_hour=3.6, assumed_tokens_per_second=1000, window_s=60, clock=Clock())
-    provider = _NoProvider(name="vllm", simulated=True)
-    target = Target(name="llama", provider=provider, upstream_model="m", price=price, internal=True)  # type: ignore[arg-type]
-    recorder = CallRecorder(ledger=_Queue(), metrics=Metrics())  # type: ignore[arg-type]
-    principal = Principal(key_id="k", name="n", team="t", scopes=frozenset(), allowed_models=None)
-    ctx = CallContext(
-        request_id="req-gpu", endpoint="chat", principal=principal, requested_model="llama",
-        target=target, stream=False, messages=[],
-    )  # fmt: skip
+    ctx = call_context("req-gpu", price=price, name="llama", upstream_model="m", internal=True)
+    recorder = CallRecorder(ledger=RowQueue(), metrics=Metrics())  # type: ignore[arg-type]
     cost = recorder.record(ctx, status=200, usage=Usage(prompt_tokens=1000, completion_tokens=100))
     assert cost == Decimal("0.0011")

@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -18,10 +17,11 @@ from gateway.accounting.ledger import COLUMN_TYPES, Ledger, LedgerEntry
 from gateway.accounting.prices import Price
 from gateway.auth.principal import Principal
 from gateway.observability.metrics import Metrics
-from gateway.providers.base import Provider, Usage
+from gateway.providers.base import Usage
 from gateway.providers.registry import Target
 from gateway.serving.calls import INT4_MAX, CallContext, CallRecorder, estimate_usage
 from gateway.storage.db import Database
+from tests.calls_support import NoProvider, RowQueue, call_context, ledger_entry
 
 # format_type() of each column → the name binary COPY is told
 _PG_NAMES = {
@@ -34,16 +34,6 @@ _PG_NAMES = {
 }
 
 
-class _NoProvider(Provider):
-    kind = "openai"
-
-    async def chat(self, body: dict[str, Any], *, upstream_model: str) -> dict[str, Any]:
-        raise AssertionError("not called")
-
-    def chat_stream(self, body: dict[str, Any], *, upstream_model: str, state: Any) -> Any:
-        raise AssertionError("not called")
-
-
 def _rows(url: str, request_id: str) -> list[tuple[Any, ...]]:
     columns = ", ".join(LedgerEntry._fields)
     with psycopg.connect(url) as conn:
@@ -52,19 +42,28 @@ def _rows(url: str, request_id: str) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+@asynccontextmanager
+async def _database(url: str) -> AsyncIterator[Database]:
+    """An open, migrated Database on url, closed after."""
+    db = Database(url)
+    await db.open()
+    try:
+        await db.migrate()
+        yield db
+    finally:
+        await db.close()
+
+
 def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]], metrics: Metrics | None = None) -> int:
     """Record each (request id, usage, outcome) through a CallRecorder, then flush; rows written."""
 
     async def run() -> int:
-        db = Database(url)
-        await db.open()
-        try:
-            await db.migrate()
+        async with _database(url) as db:
             ledger = Ledger(db)
             recorder = CallRecorder(ledger=ledger, metrics=metrics or Metrics())
             target = Target(
                 name="gpt-4o",
-                provider=_NoProvider(name="openai", simulated=True),
+                provider=NoProvider(name="openai", simulated=True),
                 upstream_model="gpt-4o-2024-08-06",
                 price=Price.per_million(2.5, 10),
                 internal=False,
@@ -88,8 +87,6 @@ def _record(url: str, calls: list[tuple[str, Usage, dict[str, Any]]], metrics: M
             written = await ledger.flush()
             assert ledger.pending == 0
             return written
-        finally:
-            await db.close()
 
     return asyncio.run(run())
 
@@ -108,12 +105,8 @@ def test_declared_types_are_the_tables(pg_url: str) -> None:
 
 
 async def _migrated(url: str) -> None:
-    db = Database(url)
-    await db.open()
-    try:
-        await db.migrate()
-    finally:
-        await db.close()
+    async with _database(url):
+        pass
 
 
 def test_every_field_arrives_as_given(pg_url: str) -> None:
@@ -226,35 +219,21 @@ class _CommitAcknowledgementLost:
 
 
 def test_a_batch_retried_after_an_unknown_outcome_is_written_once(pg_url: str) -> None:
-    def entry(request_id: str) -> LedgerEntry:
-        return LedgerEntry(
-            ts=datetime.now(UTC), request_id=request_id, attempt=0, endpoint="chat", key_id="k", team="t",
-            requested_model="gpt-4o", target="gpt-4o", provider="openai", upstream_model="gpt-4o", rule=None,
-            policy_version=None, prompt_tokens=1, completion_tokens=1, cached_tokens=0,
-            usage_source="provider", cost_usd=Decimal("0.000001"), latency_ms=1.0, ttft_ms=None,
-            status=200, error_code=None, stream=False, client_disconnected=False, simulated=True,
-        )  # fmt: skip
-
     async def run() -> None:
-        db = Database(pg_url)
-        await db.open()
-        try:
-            await db.migrate()
+        async with _database(pg_url) as db:
             real_pool = db.pool
             db.pool = _CommitAcknowledgementLost(real_pool)  # type: ignore[assignment]
             ledger = Ledger(db)
             for i in range(3):
-                ledger.record(entry(f"req-ack-{i}"))
+                ledger.record(ledger_entry(f"req-ack-{i}"))
             assert await ledger.flush() == 0  # failed as far as the gateway can tell...
             assert ledger.pending == 3
             assert len(_rows(pg_url, "req-ack-0")) == 1  # ...but committed
-            ledger.record(entry("req-ack-3"))
+            ledger.record(ledger_entry("req-ack-3"))
             assert await ledger.flush() == 4  # the retry skips what is there and writes the new row
-            ledger.record(entry("req-ack-4"))
+            ledger.record(ledger_entry("req-ack-4"))
             assert await ledger.flush() == 1  # and the next batch goes in as usual
             db.pool = real_pool
-        finally:
-            await db.close()
 
     asyncio.run(run())
     for i in range(5):
@@ -264,23 +243,8 @@ def test_a_batch_retried_after_an_unknown_outcome_is_written_once(pg_url: str) -
 def test_a_usage_estimate_that_fails_still_leaves_a_usage_to_record(caplog: pytest.LogCaptureFixture) -> None:
     """estimate_usage runs where a call is being recorded (a stream's end): it must not raise, or the
     call would get no ledger row and keep its admission lease."""
-    target = Target(
-        name="gpt-4o",
-        provider=_NoProvider(name="openai", simulated=True),
-        upstream_model="gpt-4o-2024-08-06",
-        price=Price.per_million(2.5, 10),
-        internal=False,
-    )
-    principal = Principal(key_id="key-1", name="n", team="t", scopes=frozenset(), allowed_models=None)
-    ctx = CallContext(
-        request_id="req-broken-count",
-        endpoint="chat",
-        principal=principal,
-        requested_model="gpt-4o",
-        target=target,
-        stream=True,
-        messages=[cast(dict[str, Any], "not a message")],
-    )
+    broken = [cast(dict[str, Any], "not a message")]
+    ctx = call_context("req-broken-count", price=Price.per_million(2.5, 10), messages=broken, stream=True)
     with caplog.at_level("ERROR", logger="gateway.calls"):
         usage = estimate_usage(ctx, None, "some answer")
     assert usage == Usage() and usage.source == "none"
@@ -295,59 +259,26 @@ def test_a_usage_estimate_that_fails_still_leaves_a_usage_to_record(caplog: pyte
 def test_a_row_the_table_refuses_is_dropped_alone_not_retried_forever(pg_url: str) -> None:
     """One value PostgreSQL cannot store (here a cost beyond numeric(20, 10)) must not hold the batch."""
 
-    def entry(request_id: str, cost: str) -> LedgerEntry:
-        return LedgerEntry(
-            ts=datetime.now(UTC), request_id=request_id, attempt=0, endpoint="chat", key_id="k", team="t",
-            requested_model="gpt-4o", target="gpt-4o", provider="openai", upstream_model="gpt-4o", rule=None,
-            policy_version=None, prompt_tokens=1, completion_tokens=1, cached_tokens=0,
-            usage_source="provider", cost_usd=Decimal(cost), latency_ms=1.0, ttft_ms=None,
-            status=200, error_code=None, stream=False, client_disconnected=False, simulated=True,
-        )  # fmt: skip
-
     async def run() -> None:
-        db = Database(pg_url)
-        await db.open()
-        try:
-            await db.migrate()
+        async with _database(pg_url) as db:
             ledger = Ledger(db)
-            ledger.record(entry("req-poison-0", "0.000001"))
-            ledger.record(entry("req-poison-1", "1e12"))
-            ledger.record(entry("req-poison-2", "0.000002"))
+            ledger.record(ledger_entry("req-poison-0", "0.000001"))
+            ledger.record(ledger_entry("req-poison-1", "1e12"))
+            ledger.record(ledger_entry("req-poison-2", "0.000002"))
             assert await ledger.flush() == 2
             assert (ledger.pending, ledger.dropped) == (0, 1)
-            ledger.record(entry("req-poison-3", "0.000003"))
+            ledger.record(ledger_entry("req-poison-3", "0.000003"))
             assert await ledger.flush() == 1  # and the next batch goes in the usual way
-        finally:
-            await db.close()
 
     asyncio.run(run())
     assert [len(_rows(pg_url, f"req-poison-{i}")) for i in range(4)] == [1, 0, 1, 1]
 
 
 def test_a_cost_beyond_the_ledger_column_is_recorded_at_its_bound() -> None:
-    class _Queue:
-        def __init__(self) -> None:
-            self.rows: list[LedgerEntry] = []
-
-        def record(self, entry: LedgerEntry) -> None:
-            self.rows.append(entry)
-
-    queue = _Queue()
+    queue = RowQueue()
     recorder = CallRecorder(ledger=queue, metrics=Metrics())  # type: ignore[arg-type]
-    target = Target(
-        name="pricey",
-        provider=_NoProvider(name="openai", simulated=True),
-        upstream_model="m",
-        price=Price.per_million(1e15, 1e15),
-        internal=False,
-    )
-    principal = Principal(key_id="k", name="n", team="t", scopes=frozenset(), allowed_models=None)
-    ctx = CallContext(
-        request_id="req-pricey", endpoint="chat", principal=principal, requested_model="pricey",
-        target=target, stream=False, messages=[],
-    )  # fmt: skip
-    recorder.record(
-        ctx, status=200, usage=Usage(prompt_tokens=1000, completion_tokens=1000, source="provider")
-    )
+    ctx = call_context("req-pricey", price=Price.per_million(1e15, 1e15), name="pricey", upstream_model="m")
+    usage = Usage(prompt_tokens=1000, completion_tokens=1000, source="provider")
+    recorder.record(ctx, status=200, usage=usage)
     (row,) = queue.rows
     assert row.cost_usd == Decimal("9999999999.9999999999")

@@ -16,7 +16,7 @@ from gateway.serving.admission import Admissions
 from gateway.serving.attempts import Attempts
 from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
 from gateway.serving.routes import Route, Router
-from gateway.serving.streaming import OpenAIEncoder, StreamEncoder, relay
+from gateway.serving.streaming import OpenAIEncoder, Relay, StreamEncoder
 from rag.answer import attach_citations
 
 
@@ -215,7 +215,7 @@ class ChatService:
         except BaseException as exc:
             await self._settle_failed(ctx, exc)
             raise
-        body = relay(
+        body = Relay(
             ctx=ctx,
             recorder=self.recorder,
             upstream=upstream,

@@ -84,24 +84,15 @@ class OpenAIToAnthropicEncoder(AnthropicEventEncoder):
         return b"".join(tr.format_sse(event, data) for event, data in self._stream.finish())
 
 
-def relay(
-    *,
-    ctx: CallContext,
-    recorder: CallRecorder,
-    upstream: AsyncIterator[Any],
-    first: Any,
-    state: StreamState,
-    encoder: StreamEncoder,
-) -> AsyncIterator[bytes]:
+class Relay:
     """The client's stream: the upstream's items encoded, then the call recorded and settled when it ends,
     however it ends. Closing it before its first item was asked for (the client left while the reply was
-    being prepared) records and settles the call too."""
-    return _Relay(ctx, recorder, upstream, first, state, encoder)
+    being prepared) records and settles the call too: an async generator closed before it started would
+    run none of its body."""
 
-
-class _Relay:
     def __init__(
         self,
+        *,
         ctx: CallContext,
         recorder: CallRecorder,
         upstream: AsyncIterator[Any],
@@ -114,7 +105,7 @@ class _Relay:
         self._body = self._run()
         self._started = False
 
-    def __aiter__(self) -> _Relay:
+    def __aiter__(self) -> Relay:
         return self
 
     async def __anext__(self) -> bytes:
