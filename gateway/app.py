@@ -300,6 +300,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.DataError)
     async def unstorable_value(request: Request, exc: psycopg.DataError) -> Response:
         # A value PostgreSQL cannot hold, such as a NUL character in an id or a name: the caller's input.
+        log.warning("a value on %s could not be stored: %s", request.url.path, exc)
         nul = "NUL" in str(exc) or "\\u0000" in str(exc)  # text, or JSON (jsonb) text
         message = "a text value contains a NUL (0x00) character" if nul else "a value cannot be stored"
         return _error_reply(request, GatewayError(400, message, code="invalid_value"))

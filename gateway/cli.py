@@ -147,13 +147,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
     if args.keys_cmd == "create":
 
         async def create(repo: Any) -> Any:
+            scopes = list(args.scope or ["chat", "embeddings", "files"])
+            if args.admin and "admin" not in scopes:
+                scopes.append("admin")  # as POST /admin/keys does: the admin scope is what makes an admin key
             return await repo.create(
                 name=args.name,
                 team=args.team,
                 owner=args.owner,
-                scopes=args.scope or ["chat", "embeddings", "files"],
+                scopes=scopes,
                 allowed_models=args.model or None,
-                is_admin=args.admin,
+                is_admin=args.admin or "admin" in scopes,
                 limits={},
                 metadata={},
                 expires_at=None,

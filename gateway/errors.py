@@ -46,6 +46,9 @@ class GatewayError(Exception):
         self.param = param
         self.type = type or _TYPES.get(status, "api_error")
         self.headers = headers or {}
+        # What the upstream billed for the attempt that ended in this error, when it answered (the ledger
+        # records the attempt with it; gateway/serving/attempts.py).
+        self.billed_usage: Any = None
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "code": self.code, "param": self.param}}

@@ -50,20 +50,6 @@ async def read_asgi_body(receive: Receive, declared_length: str | None, max_byte
             return b"".join(chunks)
 
 
-# orjson reads JSON nested up to 1,024 levels but writes at most 254, and a request is written again to go
-# upstream: deeper is refused here, not failed later.
-MAX_JSON_DEPTH = 254
-
-
-def _check_depth(data: dict[str, Any]) -> None:
-    try:
-        orjson.dumps(data)
-    except orjson.JSONEncodeError:
-        raise GatewayError(
-            400, f"request body is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json"
-        ) from None
-
-
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A request body as a JSON object; refuses fields that would pick where the gateway connects."""
     if not raw.strip():
@@ -74,8 +60,6 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise GatewayError(400, f"request body is not valid JSON: {exc.msg}", code="invalid_json") from None
     if not isinstance(data, dict):
         raise GatewayError(400, "request body must be a JSON object", code="invalid_json")
-    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH:  # only then can it be nested that deep
-        _check_depth(data)
     forbidden = FORBIDDEN_FIELDS.intersection(data)
     if forbidden:
         name = sorted(forbidden)[0]

@@ -69,8 +69,11 @@ def _json(value: Any) -> str:
         return value
     try:
         return orjson.dumps(value).decode()
-    except TypeError:
-        return str(value)
+    except TypeError:  # not JSON-serialisable, or nested past orjson's 254 levels
+        try:
+            return str(value)
+        except RecursionError:  # nested deeper than Python's recursion limit: no text worth reading
+            return ""
 
 
 def _max_tokens(body: Mapping[str, Any]) -> int | None:

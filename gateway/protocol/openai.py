@@ -131,7 +131,8 @@ class NamedToolChoice(TypedDict):
 
 @with_config(_SHAPE)
 class ChatCompletionRequest(TypedDict):
-    model: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    # No control characters: a refused call's row records the name (PostgreSQL text cannot hold NUL).
+    model: Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
     messages: Annotated[list[Message], Field(min_length=1, max_length=10_000)]
     frequency_penalty: NotRequired[Annotated[float, Strict(), Field(ge=-2, le=2)] | None]
     logit_bias: NotRequired[dict[str, Annotated[float, Strict(), Field(ge=-100, le=100)]] | None]
@@ -173,7 +174,7 @@ FORWARDED_CHAT_FIELDS = CHAT_FIELDS - {
 
 
 class EmbeddingRequest(_Model):
-    model: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    model: Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
     input: (
         StrictStr
         | Annotated[list[StrictStr], Field(min_length=1, max_length=2048)]

@@ -18,14 +18,17 @@ ANTHROPIC_VERSION = "2023-06-01"
 def usage_from_anthropic(usage: dict[str, Any] | None) -> Usage | None:
     if not isinstance(usage, dict):
         return None
-    cache_read = int(usage.get("cache_read_input_tokens") or 0)
-    cache_write = int(usage.get("cache_creation_input_tokens") or 0)
-    return Usage(
-        prompt_tokens=int(usage.get("input_tokens") or 0) + cache_read + cache_write,
-        completion_tokens=int(usage.get("output_tokens") or 0),
-        cached_tokens=cache_read,
-        source="provider",
-    )
+    try:
+        cache_read = int(usage.get("cache_read_input_tokens") or 0)
+        cache_write = int(usage.get("cache_creation_input_tokens") or 0)
+        return Usage(
+            prompt_tokens=int(usage.get("input_tokens") or 0) + cache_read + cache_write,
+            completion_tokens=int(usage.get("output_tokens") or 0),
+            cached_tokens=cache_read,
+            source="provider",
+        )
+    except (TypeError, ValueError, OverflowError):  # counts that are not numbers: as if none were sent
+        return None
 
 
 class AnthropicProvider(Provider):

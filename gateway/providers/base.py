@@ -44,12 +44,15 @@ class Usage:
         if not isinstance(usage, dict):
             return None
         details = usage.get("prompt_tokens_details") or {}
-        return cls(
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_tokens=int((details.get("cached_tokens") if isinstance(details, dict) else 0) or 0),
-            source="provider",
-        )
+        try:
+            return cls(
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+                cached_tokens=int((details.get("cached_tokens") if isinstance(details, dict) else 0) or 0),
+                source="provider",
+            )
+        except (TypeError, ValueError, OverflowError):  # counts that are not numbers: as if none were sent
+            return None
 
 
 @dataclass(slots=True)

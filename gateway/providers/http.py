@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from gateway.errors import GatewayError
 from gateway.providers.base import UpstreamError
 from gateway.providers.wire import STREAM_LOW_WATER, Exchange, Pool
 
@@ -177,7 +178,7 @@ class UpstreamClient:
             await asyncio.sleep(0)  # let the transports deliver connection_lost
 
     async def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        ex = await self._exchange(b"POST", path, orjson.dumps(body), stream=False)
+        ex = await self._exchange(b"POST", path, _request_body(body), stream=False)
         raw = ex.body()
         if ex.status >= 400:
             raise error_from_response(ex.status, raw, ex.retry_after)
@@ -206,7 +207,7 @@ class UpstreamClient:
         A consumer that stops early (aclose, break, cancellation) closes the connection; a stream that
         ends before its framing says it is complete raises UpstreamError("protocol").
         """
-        ex = await self._exchange(b"POST", path, orjson.dumps(body), stream=True)
+        ex = await self._exchange(b"POST", path, _request_body(body), stream=True)
         try:
             if ex.status >= 400:
                 while not ex.done and ex.error is None:
@@ -280,3 +281,18 @@ def error_from_response(status: int, raw: bytes, retry_after: str | None) -> Ups
     if status >= 500:
         return UpstreamError("http_5xx", message, status=status, body=body)
     return UpstreamError("http_4xx", message, status=status, body=body)
+
+
+# orjson reads JSON nested up to 1,024 levels but writes at most 254: a request nested deeper (as sent, or
+# once translated to another wire format) cannot be forwarded. Found here, where it costs nothing on the way
+# of every other request.
+MAX_JSON_DEPTH = 254
+
+
+def _request_body(body: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        raise GatewayError(
+            400, f"request body is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json"
+        ) from None

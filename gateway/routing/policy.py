@@ -47,7 +47,8 @@ class GpuHours(_Strict):
 class Price(_Strict):
     """USD per million tokens (input and output), or GPU-hours (`gpu_hours`)."""
 
-    # At most $1 a token: far beyond any model's price, and a bound that keeps every cost storable.
+    # At most $1 a token, far beyond any model's price (a recorded cost is also bounded to what the
+    # ledger's column holds, gateway/serving/calls.py, for GPU-hour prices at a tiny throughput).
     input_per_million: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
     output_per_million: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
     gpu_hours: GpuHours | None = None

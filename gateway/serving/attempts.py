@@ -68,6 +68,15 @@ class Attempts:
                     retry += 1
                     await asyncio.sleep(delay)
                     continue
+                except GatewayError as error:
+                    # Refused on our side around the attempt (a request the target's wire format cannot
+                    # carry, a reply that cannot be translated): recorded, with what it cost if anything.
+                    self._health.release(target.name)
+                    self._recorder.record(
+                        ctx, status=error.status, usage=error.billed_usage, error_code=error.code
+                    )
+                    ctx.attempt += 1
+                    raise
                 except BaseException:
                     self._health.release(target.name)
                     raise

@@ -145,9 +145,15 @@ class CallRecorder:
         requested_model: str,
         stream: bool,
         error: GatewayError,
+        ctx: CallContext | None = None,
     ) -> None:
-        """The row of a call refused before routing chose a target (unknown model, a key not allowed it,
-        sensitive data with no internal target): no target, no tokens, no cost."""
+        """The row of a call refused before any attempt: by routing (unknown model, a key not allowed it,
+        sensitive data with no internal target: no target) or, given its context, by a limit or budget
+        (the target routing chose). No tokens, no cost, and none of an attempt's metrics."""
+        target = ctx.target if ctx is not None else None
+        provider = None
+        if target is not None:
+            provider = target.provider.name if target.provider is not None else "local"
         self._ledger.record(
             LedgerEntry(
                 datetime.now(UTC),
@@ -157,11 +163,11 @@ class CallRecorder:
                 principal.key_id,
                 principal.team,
                 requested_model,
-                None,
-                None,
-                None,
-                None,
-                None,
+                target.name if target else None,
+                provider,
+                target.upstream_model if target else None,
+                ctx.rule if ctx else None,
+                ctx.policy_version if ctx else None,
                 0,
                 0,
                 0,
@@ -173,10 +179,10 @@ class CallRecorder:
                 error.code,
                 stream,
                 False,
-                False,
+                target.simulated if target else False,
             )  # fmt: skip
         )
-        self._metrics.requests.labels(endpoint, "", str(error.status)).inc()
+        self._metrics.requests.labels(endpoint, target.name if target else "", str(error.status)).inc()
 
     async def finish(self, ctx: CallContext, **outcome: Any) -> None:
         """Record the last attempt, then settle the call."""

@@ -182,7 +182,15 @@ class ChatService:
                 priced_on=route.chain,  # a fallback may serve it: the dearest target's worst case
             )
         except GatewayError as error:  # a limit or budget refused it (all or nothing: nothing to settle)
-            self.recorder.record(ctx, status=error.status, usage=None, error_code=error.code)
+            self.recorder.refused(
+                ctx.principal,
+                request_id=ctx.request_id,
+                endpoint=ctx.endpoint,
+                requested_model=ctx.requested_model,
+                stream=ctx.stream,
+                error=error,
+                ctx=ctx,
+            )
             raise
 
     async def call(self, ctx: CallContext, route: Route, call: Callable[[Target], Any]) -> Any:
@@ -196,7 +204,7 @@ class ChatService:
     async def _settle_failed(self, ctx: CallContext, exc: BaseException) -> None:
         """A call that failed before its reply: settled, and its attempt recorded as what the client got."""
         if isinstance(exc, GatewayError):
-            await self.recorder.settle(ctx)  # attempts that failed upstream were recorded by Attempts
+            await self.recorder.settle(ctx)  # Attempts recorded the attempt it ended
         elif isinstance(exc, Exception):  # a bug: the client gets a 500, and so does the ledger
             await self.recorder.finish(ctx, status=500, usage=None, error_code="internal_error")
         else:  # cancelled: the client left

@@ -84,17 +84,25 @@ class EmbeddingsService:
     async def create(self, principal: Principal, body: dict[str, Any], *, request_id: str) -> JsonReply:
         req = validate(EmbeddingRequest, body)
         target = self._targets.get(req.model)
+        refusal = None
         if target is None:
-            raise GatewayError(
+            refusal = GatewayError(
                 404,
                 f"The embedding model '{req.model}' is not served here",
                 param="model",
                 code="model_not_found",
             )
-        if not principal.may_use(target.name):
-            raise GatewayError(
+        elif not principal.may_use(target.name):
+            refusal = GatewayError(
                 403, f"This key may not use the model '{req.model}'", param="model", code="model_not_allowed"
             )
+        if refusal is not None:
+            self._recorder.refused(
+                principal, request_id=request_id, endpoint="embeddings", requested_model=req.model,
+                stream=False, error=refusal,
+            )  # fmt: skip
+            raise refusal
+        assert target is not None
         embedder = None
         if target.provider is None:
             texts = _texts(req.input)
@@ -116,16 +124,23 @@ class EmbeddingsService:
             messages=[],
         )
         # What the input costs is reserved first, for a provider's model too (token arrays count as given).
-        await self._admissions.admit(ctx, prompt_tokens=lambda: _input_tokens(req.input), max_output_tokens=0)
+        try:
+            await self._admissions.admit(
+                ctx, prompt_tokens=lambda: _input_tokens(req.input), max_output_tokens=0
+            )
+        except GatewayError as limited:
+            self._recorder.refused(
+                principal, request_id=request_id, endpoint="embeddings", requested_model=req.model,
+                stream=False, error=limited, ctx=ctx,
+            )  # fmt: skip
+            raise
         try:
             if target.provider is not None:
                 forwarded = {k: v for k, v in body.items() if k in FORWARDED_EMBEDDING_FIELDS}
                 response = await target.provider.embeddings(forwarded, upstream_model=target.upstream_model)
-                usage = Usage.from_openai(response.get("usage")) or Usage()
-                await self._recorder.finish(ctx, status=200, usage=usage)
-                return JsonReply(response, target, ctx.reply_headers)
-            assert embedder is not None
-            vectors: np.ndarray = await asyncio.to_thread(embedder.embed_documents, texts)
+            else:
+                assert embedder is not None
+                vectors: np.ndarray = await asyncio.to_thread(embedder.embed_documents, texts)
         except UpstreamError as exc:
             error = upstream_to_gateway_error(exc, target)
             await self._recorder.finish(ctx, status=error.status, usage=None, error_code=exc.kind)
@@ -140,6 +155,10 @@ class EmbeddingsService:
                 outcome = {"status": 499, "client_disconnected": True}
             await self._recorder.finish(ctx, usage=None, **outcome)
             raise
+        if target.provider is not None:
+            usage = Usage.from_openai(response.get("usage")) or Usage()
+            await self._recorder.finish(ctx, status=200, usage=usage)
+            return JsonReply(response, target, ctx.reply_headers)
         tokens = sum(count_text(t) for t in texts)
         await self._recorder.finish(ctx, status=200, usage=Usage(prompt_tokens=tokens, source="estimated"))
         as_base64 = req.encoding_format == "base64"

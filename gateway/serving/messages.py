@@ -89,8 +89,8 @@ class MessagesService:
                 return tr.openai_to_anthropic_response(response, model=model), usage
             except GatewayError as error:
                 # The upstream answered, and was paid for, but its reply cannot be translated (a model's
-                # broken tool arguments): the attempt is recorded with its usage before the error leaves.
-                chat.recorder.record(ctx, status=error.status, usage=usage, error_code=error.code)
+                # broken tool arguments): the attempt's row carries what it billed.
+                error.billed_usage = usage
                 raise
 
         message, usage = await chat.call(ctx, route, call)

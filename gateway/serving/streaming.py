@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from gateway import translate as tr
+from gateway.errors import GatewayError
 from gateway.providers.base import StreamState, UpstreamError, Usage
 from gateway.serving.calls import CallContext, CallRecorder, estimate_usage
 
@@ -104,18 +105,22 @@ class Relay:
         self._first, self._state, self._encoder = first, state, encoder
         self._body = self._run()
         self._started = False
+        self._closed = False
 
     def __aiter__(self) -> Relay:
         return self
 
     async def __anext__(self) -> bytes:
+        if self._closed and not self._started:
+            raise StopAsyncIteration  # closed before it began: recorded already
         self._started = True
         return await self._body.__anext__()
 
     async def aclose(self) -> None:
         if self._started:
-            await self._body.aclose()  # its finally records the call
-        else:
+            await self._body.aclose()  # its finally records the call (a second aclose does nothing)
+        elif not self._closed:
+            self._closed = True
             await self._settle(delivered=False, error_code=None)
 
     async def _run(self) -> AsyncGenerator[bytes, None]:
@@ -142,6 +147,13 @@ class Relay:
         except UpstreamError as exc:
             error_code = exc.kind
             yield encoder.error(f"{self._ctx.target.name} failed mid-stream: {exc.message}")
+        except GatewayError as exc:  # an error event in the upstream's stream, met while translating it
+            error_code = exc.code or "upstream_error"
+            yield encoder.error(f"{self._ctx.target.name} failed mid-stream: {exc.message}")
+        except Exception:  # a bug: the client is told, and the row says so (not a client that left)
+            log.exception("relaying %s failed", self._ctx.request_id)
+            error_code = "internal_error"
+            yield encoder.error("the gateway failed while relaying the stream")
         finally:
             await self._settle(delivered=delivered, error_code=error_code)
 

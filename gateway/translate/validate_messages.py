@@ -24,6 +24,8 @@ def validate_anthropic_request(body: Any) -> None:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("model", "field required (a non-empty string)")
+    if len(model) > 256 or not model.isprintable():
+        raise invalid("model", "must be a printable name of at most 256 characters")
     if "max_tokens" not in body:
         raise invalid("max_tokens", "field required")
     max_tokens = body["max_tokens"]

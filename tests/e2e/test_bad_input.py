@@ -4,6 +4,7 @@ nothing is written half, and no upstream is called."""
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -359,15 +360,26 @@ def _nested(depth: int) -> bytes:
         (
             "/v1/messages",
             b'{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"x"}],'
-            b'"tools":[{"name":"f","input_schema":' + _nested(300) + b"}]}",
+            b'"tools":[{"name":"f","input_schema":{"type":"object","properties":' + _nested(300) + b"}}]}",
+        ),
+        (  # 254 levels as sent; the OpenAI form nests the schema one level deeper (function.parameters)
+            "/v1/messages",
+            b'{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"x"}],'
+            b'"tools":[{"name":"f","input_schema":{"type":"object","properties":' + _nested(250) + b"}}]}",
         ),
     ],
-    ids=["chat tool schema 300 deep", "chat message 1000 deep", "messages tool schema 300 deep"],
+    ids=[
+        "chat tool schema 300 deep",
+        "chat message 1000 deep",
+        "messages tool schema 300 deep",
+        "messages 254 deep, 255 translated",
+    ],
 )
 def test_json_nested_deeper_than_the_gateway_can_forward_is_a_400(
     gateway: Gateway, user_key: dict[str, Any], clean_sim: Simulator, pg_url: str, path: str, body: bytes
 ) -> None:
-    """orjson reads 1,024 levels but writes 254; a request is written again to go upstream."""
+    """orjson reads 1,024 levels but writes 254; a request is written again to go upstream. Refused there,
+    before any byte is sent: a 400, and the call's row says so (a call refused before any attempt)."""
     h = {"Authorization": f"Bearer {user_key['key']}", "content-type": "application/json"}
     r = httpx.post(gateway.url + path, content=body, headers=h, timeout=30)
     assert r.status_code == 400, r.text
@@ -376,11 +388,17 @@ def test_json_nested_deeper_than_the_gateway_can_forward_is_a_400(
     assert clean_sim.requests() == []
     ok = post(gateway, user_key, {"model": "gpt-4o", "messages": OK_MESSAGES})
     assert ok.status_code == 200
-    with psycopg.connect(pg_url) as conn:
-        rows = conn.execute(
-            "SELECT count(*) FROM ledger WHERE request_id = %s", (r.headers["x-request-id"],)
-        ).fetchone()
-    assert rows == (0,), "a refused request writes no ledger row"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 5
+        while True:
+            rows = conn.execute(
+                "SELECT status, error_code, prompt_tokens, cost_usd FROM ledger WHERE request_id = %s",
+                (r.headers["x-request-id"],),
+            ).fetchall()
+            if rows or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert rows == [(400, "invalid_json", 0, 0)]
 
 
 def test_json_nested_254_deep_is_still_served(gateway: Gateway, user_key: dict[str, Any]) -> None:

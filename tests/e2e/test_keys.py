@@ -161,6 +161,20 @@ def test_cli_keys_create_list_revoke(gateway: Gateway, pg_url: str, workdir: Pat
         timeout=60,
     ).stdout
     assert created["id"] in listing and created["key"] not in listing
+    # --admin gives the admin scope too, so that a PATCH of the key's scopes keeps it an admin key.
+    admin_out = subprocess.run(
+        [sys.executable, "-m", "gateway", "keys", "create", "--name", name + "-admin", "--admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    made_admin: dict[str, Any] = json.loads(admin_out.stdout)
+    assert made_admin["is_admin"] is True and "admin" in made_admin["scopes"]
+    with gateway.admin() as admin:
+        patched = admin.patch(f"/admin/keys/{made_admin['id']}", json={"scopes": ["chat", "files", "admin"]})
+    assert patched.status_code == 200 and patched.json()["is_admin"] is True
     subprocess.run(
         [sys.executable, "-m", "gateway", "keys", "revoke", created["id"]],
         env=env,
