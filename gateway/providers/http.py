@@ -292,7 +292,10 @@ MAX_JSON_DEPTH = 254
 def _request_body(body: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(body)
-    except orjson.JSONEncodeError:
-        raise GatewayError(
-            400, f"request body is nested more than {MAX_JSON_DEPTH} levels deep", code="invalid_json"
-        ) from None
+    except orjson.JSONEncodeError as exc:
+        message = (
+            f"request body is nested more than {MAX_JSON_DEPTH} levels deep"
+            if "ecursion" in str(exc)
+            else f"request body cannot be forwarded as JSON: {exc}"
+        )
+        raise GatewayError(400, message, code="invalid_json") from None
