@@ -142,46 +142,22 @@ def test_cli_keys_create_list_revoke(gateway: Gateway, pg_url: str, workdir: Pat
     import sys
 
     env = {**os.environ, "DATABASE_URL": pg_url}
+
+    def cli(*args: str) -> str:
+        command = [sys.executable, "-m", "gateway", "keys", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=60).stdout
+
     name = "cli-" + secrets.token_hex(4)
-    out = subprocess.run(
-        [sys.executable, "-m", "gateway", "keys", "create", "--name", name, "--team", "cli-team"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    created: dict[str, Any] = json.loads(out.stdout)
-    listing = subprocess.run(
-        [sys.executable, "-m", "gateway", "keys", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    created: dict[str, Any] = json.loads(cli("create", "--name", name, "--team", "cli-team"))
+    listing = cli("list")
     assert created["id"] in listing and created["key"] not in listing
     # --admin gives the admin scope too, so that a PATCH of the key's scopes keeps it an admin key.
-    admin_out = subprocess.run(
-        [sys.executable, "-m", "gateway", "keys", "create", "--name", name + "-admin", "--admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    made_admin: dict[str, Any] = json.loads(admin_out.stdout)
+    made_admin: dict[str, Any] = json.loads(cli("create", "--name", name + "-admin", "--admin"))
     assert made_admin["is_admin"] is True and "admin" in made_admin["scopes"]
     with gateway.admin() as admin:
         patched = admin.patch(f"/admin/keys/{made_admin['id']}", json={"scopes": ["chat", "files", "admin"]})
     assert patched.status_code == 200 and patched.json()["is_admin"] is True
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "keys", "revoke", created["id"]],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cli("revoke", created["id"])
     deadline = time.monotonic() + 2
     while call(gateway.url, created["key"]) != 401:
         assert time.monotonic() < deadline
