@@ -264,10 +264,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
 
 
 def _error_reply(request: Request, error: GatewayError) -> Response:
-    body: dict[str, Any] = (
-        error.anthropic_body() if request.url.path.startswith("/v1/messages") else error.body()
-    )
-    return json_response(body, status=error.status, headers=error.headers)
+    return json_response(error.body_for(request.url.path), status=error.status, headers=error.headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -308,4 +305,4 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return _error_reply(request, GatewayError(500, "internal error", code="internal_error"))
+        return _error_reply(request, GatewayError.internal())

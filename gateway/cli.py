@@ -145,18 +145,16 @@ async def _with_repo(fn: Any) -> Any:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     if args.keys_cmd == "create":
+        from gateway.auth.keys import DEFAULT_SCOPES
 
         async def create(repo: Any) -> Any:
-            scopes = list(args.scope or ["chat", "embeddings", "files"])
-            if args.admin and "admin" not in scopes:
-                scopes.append("admin")  # as POST /admin/keys does: the admin scope is what makes an admin key
             return await repo.create(
                 name=args.name,
                 team=args.team,
                 owner=args.owner,
-                scopes=scopes,
+                scopes=list(args.scope or DEFAULT_SCOPES),
                 allowed_models=args.model or None,
-                is_admin=args.admin or "admin" in scopes,
+                is_admin=args.admin,
                 limits={},
                 metadata={},
                 expires_at=None,

@@ -50,8 +50,17 @@ class GatewayError(Exception):
         # records the attempt with it; gateway/serving/attempts.py).
         self.billed_usage: Any = None
 
+    @classmethod
+    def internal(cls) -> GatewayError:
+        """What a client is told of a failure of ours: no detail (the log has it)."""
+        return cls(500, "internal error", code="internal_error")
+
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "code": self.code, "param": self.param}}
+
+    def body_for(self, path: str) -> dict[str, Any]:
+        """The shape the route's clients expect: Anthropic's on /v1/messages, OpenAI's everywhere else."""
+        return self.anthropic_body() if path.startswith("/v1/messages") else self.body()
 
     def json_bytes(self) -> bytes:
         return orjson.dumps(self.body())

@@ -88,15 +88,13 @@ async def spend_of(request: Request, scope: str, scope_id: str) -> list[dict[str
 async def create_key(request: Request, admin: AdminPrincipal) -> Response:
     body = validate(KeyCreate, await read_json_object(request, 64 * 1024))
     scopes = list(body.scopes) if body.scopes is not None else list(DEFAULT_SCOPES)
-    if body.is_admin and "admin" not in scopes:
-        scopes.append("admin")
     record, secret = await _repo(request).create(
         name=body.name,
         team=body.team,
         owner=body.owner,
         scopes=scopes,
         allowed_models=body.allowed_models,
-        is_admin=body.is_admin or "admin" in scopes,
+        is_admin=body.is_admin,
         limits=_check_limits(request, body.limits),
         metadata=body.metadata or {},
         expires_at=body.expires_at,
@@ -126,10 +124,6 @@ async def update_key(key_id: str, request: Request, _: AdminPrincipal) -> Respon
     fields = body.model_dump(exclude_unset=True)
     if "limits" in fields:
         fields["limits"] = _check_limits(request, fields["limits"])
-    if isinstance(fields.get("scopes"), list):
-        # The admin scope is what makes an admin key (as at creation): granting or dropping it grants or
-        # takes away admin rights, console sessions included.
-        fields["is_admin"] = "admin" in fields["scopes"]
     record = await _repo(request).update(key_id, fields)
     if record is None:
         raise GatewayError(404, f"no active key with id '{key_id}'", code="key_not_found")

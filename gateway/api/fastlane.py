@@ -103,23 +103,19 @@ class FastLane:
         if method != "POST":
             error = GatewayError(405, "method not allowed: use POST", code="method_not_allowed")
             return Answer(405, [*id_headers, (b"allow", b"POST")], orjson.dumps(error.body()))
-        anthropic_shape = path == "/v1/messages"
         self.state.metrics.in_flight.inc()
         streaming = False
         try:
             try:
                 reply = await self._handle(route, raw_headers, read_body, request_id)
             except GatewayError as error:
-                body = error.anthropic_body() if anthropic_shape else error.body()
                 extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
-                return Answer(error.status, [*id_headers, *extra], orjson.dumps(body))
+                return Answer(error.status, [*id_headers, *extra], orjson.dumps(error.body_for(path)))
             except ClientGone:
                 return None
             except Exception:
                 log.exception("unhandled error on %s", path)
-                internal = GatewayError(500, "internal error", code="internal_error")
-                body = internal.anthropic_body() if anthropic_shape else internal.body()
-                return Answer(500, id_headers, orjson.dumps(body))
+                return Answer(500, id_headers, orjson.dumps(GatewayError.internal().body_for(path)))
             if isinstance(reply, StreamReply):
                 streaming = True
                 return Answer(200, [*id_headers, *_target_headers(reply)], stream=reply)

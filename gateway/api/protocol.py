@@ -31,7 +31,7 @@ from gateway.api.fastlane import JSON_HEADER, ROUTES, SSE_HEADERS, Answer, FastL
 from gateway.errors import GatewayError
 from gateway.serving.streaming import close_quietly
 
-_INTERNAL_ERROR = orjson.dumps(GatewayError(500, "internal error", code="internal_error").body())
+_INTERNAL_ERROR = orjson.dumps(GatewayError.internal().body())
 
 
 def _find_fast_lane(app: Any) -> FastLane | None:

@@ -131,6 +131,10 @@ class KeyRepository:
         expires_at: datetime | None,
         created_by: str | None,
     ) -> tuple[KeyRecord, str]:
+        """A new key; is_admin adds the admin scope, which is what makes an admin key (see update)."""
+        if is_admin and "admin" not in scopes:
+            scopes = [*scopes, "admin"]
+        is_admin = "admin" in scopes
         secret = generate_secret()
         key_id = "key_" + secrets.token_hex(8)
         async with self._db.pool.connection() as conn:
@@ -205,18 +209,12 @@ class KeyRepository:
         return _record(row) if row else None
 
     async def update(self, key_id: str, fields: dict[str, Any]) -> KeyRecord | None:
-        """Update admin-editable fields (already validated by the caller)."""
-        allowed = {
-            "name",
-            "team",
-            "owner",
-            "scopes",
-            "is_admin",
-            "allowed_models",
-            "limits",
-            "metadata",
-            "expires_at",
-        }
+        """Update admin-editable fields (already validated by the caller). New scopes decide admin rights:
+        granting or dropping the admin scope grants or takes them away (console sessions included)."""
+        allowed = {"name", "team", "owner", "scopes", "allowed_models", "limits", "metadata", "expires_at"}
+        if isinstance(fields.get("scopes"), list):
+            fields = {**fields, "is_admin": "admin" in fields["scopes"]}
+            allowed.add("is_admin")
         sets, values = [], []
         for name, value in fields.items():
             if name not in allowed:

@@ -93,10 +93,7 @@ class UnhandledErrorMiddleware:
             if started:
                 raise  # the reply is under way: nothing sound can be said now
             log.exception("unhandled error on %s", scope.get("path"))
-            error = GatewayError(500, "internal error", code="internal_error")
-            body = orjson.dumps(
-                error.anthropic_body() if scope.get("path", "").startswith("/v1/messages") else error.body()
-            )
+            body = orjson.dumps(GatewayError.internal().body_for(scope.get("path", "")))
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             await send({"type": "http.response.start", "status": 500, "headers": headers})
             await send({"type": "http.response.body", "body": body})
